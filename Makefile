@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# This directory is drivers/iommu/iommufd. Inside a kernel build (kbuild
+# sets KERNELRELEASE) this file lists the objects; run by a person it is the
+# entry point to building, booting and testing. See README.md.
+
+ifneq ($(KERNELRELEASE),)
+
+iommufd-y := \
+	device.o \
+	io_pagetable.o \
+	ioas.o \
+	main.o
+
+iommufd-$(CONFIG_IOMMUFD_TEST) += selftest.o
+
+obj-$(CONFIG_IOMMUFD) += iommufd.o
+obj-$(CONFIG_IOMMUFD_DRIVER) += iova_bitmap.o
+
+# The boot banner names the state of the tree that was built.
+CFLAGS_main.o += -DIOMMUFD_TREE_ID='"$(IOMMUFD_TREE_ID)"'
+
+else
+
+SHELL := /bin/bash
+TOOLS := tools
+.DEFAULT_GOAL := help
+
+.PHONY: help deps run check conformance selftests lint shell bench \
+	kernel-debug kernel-perf kernel-upstream clean distclean
+
+help:
+	@echo "make run          build, boot, and run the VMM-style demo"
+	@echo "make check        the whole test suite on the debug kernel"
+	@echo "make conformance  upstream's kselftests against our iommufd"
+	@echo "make lint         checkpatch, sparse, W=1 and the 6.12 users"
+	@echo "make shell        an interactive guest on the debug kernel"
+	@echo "make bench        ours against upstream 6.12, side by side"
+	@echo "make kernel-{debug,perf,upstream}   just build a kernel"
+
+deps:
+	@$(TOOLS)/build/deps
+
+kernel-debug kernel-perf kernel-upstream: deps
+	@$(TOOLS)/build/kernel $(@:kernel-%=%)
+
+selftests: kernel-debug
+	@$(TOOLS)/build/selftests
+
+run: kernel-debug
+	@$(TOOLS)/demo/run
+
+check: kernel-debug
+	@$(TOOLS)/check/run
+
+conformance: kernel-debug
+	@$(TOOLS)/conformance/run
+
+lint: deps
+	@$(TOOLS)/lint/run
+
+shell: kernel-debug
+	@$(TOOLS)/vm/run --shell
+
+bench: deps
+	@$(TOOLS)/bench/run
+
+clean:
+	rm -rf .cache/build .cache/tests
+
+distclean:
+	rm -rf .cache
+
+endif
