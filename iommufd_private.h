@@ -106,17 +106,14 @@ struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 					     enum iommufd_object_type type);
 
 /*
- * Allocate an object of the structure type of @ptr, which must embed
- * struct iommufd_object as its first member named obj.
+ * Allocate an object of structure @type, which must embed struct
+ * iommufd_object as its first member, named obj. Returns a @type pointer or
+ * an ERR_PTR.
  */
-#define iommufd_object_alloc(ictx, ptr, type)                                  \
-	({                                                                     \
-		struct iommufd_object *__obj;                                  \
-		static_assert(offsetof(typeof(*(ptr)), obj) == 0);             \
-		__obj = _iommufd_object_alloc(ictx, sizeof(*(ptr)), type);     \
-		IS_ERR(__obj) ? ERR_CAST(__obj) :                              \
-				container_of(__obj, typeof(*(ptr)), obj);      \
-	})
+#define iommufd_object_alloc(ictx, type, obj_type)                             \
+	((type *)_iommufd_object_alloc(ictx, sizeof(type) +                    \
+				       BUILD_BUG_ON_ZERO(offsetof(type, obj)), \
+				       obj_type))
 
 void iommufd_object_finalize(struct iommufd_ctx *ictx,
 			     struct iommufd_object *obj);
@@ -159,7 +156,7 @@ enum iommufd_account {
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
-	struct mutex mutex;
+	struct mutex mutex; /* see @mutex above */
 	struct list_head hwpt_list;
 };
 

@@ -237,6 +237,7 @@ struct iommu_test_cmd {
 	};
 	__u32 last;
 };
+
 #define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
 
 /* Number of PASID bits the mock IOMMU and MOCK_FLAGS_DEVICE_PASID support. */
@@ -281,7 +282,7 @@ struct iommu_hwpt_selftest {
  * @iotlb_id: the IOTLB entry to reset; ignored with the ALL flag
  */
 struct iommu_hwpt_invalidate_selftest {
-#define IOMMU_TEST_INVALIDATE_FLAG_ALL	(1 << 0)
+#define IOMMU_TEST_INVALIDATE_FLAG_ALL	0x1
 	__u32 flags;
 	__u32 iotlb_id;
 };
@@ -315,7 +316,7 @@ struct iommu_viommu_selftest {
  * @cache_id: the cache entry to reset; ignored with the ALL flag
  */
 struct iommu_viommu_invalidate_selftest {
-#define IOMMU_TEST_INVALIDATE_FLAG_ALL (1 << 0)
+#define IOMMU_TEST_INVALIDATE_FLAG_ALL 0x1
 	__u32 flags;
 	__u32 vdev_id;
 	__u32 cache_id;

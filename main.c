@@ -353,13 +353,11 @@ union ucmd_buffer {
  * @size: sizeof the structure this kernel knows
  * @min_size: the size of the structure as the ioctl was first introduced;
  *            shorter input is refused
- * @ioctl_num: the full ioctl number
  * @execute: the handler
  */
 struct iommufd_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
-	unsigned int ioctl_num;
 	int (*execute)(struct iommufd_ucmd *ucmd);
 };
 
@@ -369,7 +367,6 @@ struct iommufd_ioctl_op {
 			BUILD_BUG_ON_ZERO(sizeof(union ucmd_buffer) <          \
 					  sizeof(_struct)),                    \
 		.min_size = offsetofend(_struct, _last),                       \
-		.ioctl_num = _ioctl,                                           \
 		.execute = _fn,                                                \
 	}
 
@@ -392,12 +389,13 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	unsigned int nr;
 	int rc;
 
+	/* Every iommufd ioctl is _IO(): no direction or size bits. */
 	nr = _IOC_NR(cmd);
-	if (_IOC_TYPE(cmd) != IOMMUFD_TYPE || nr < IOMMUFD_CMD_BASE ||
+	if (cmd != _IO(IOMMUFD_TYPE, nr) || nr < IOMMUFD_CMD_BASE ||
 	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
 		return -ENOTTY;
 	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
-	if (!op->execute || op->ioctl_num != cmd)
+	if (!op->execute)
 		return -ENOTTY;
 
 	ucmd.ictx = ictx;

@@ -25,9 +25,9 @@ export KBUILD_BUILD_HOST=build
 # tree, for side-by-side comparison.
 kind_tree() {
 	case $1 in
-	debug|perf) echo "$CACHE/src/ours" ;;
+	debug|perf|lint) echo "$CACHE/src/ours" ;;
 	upstream) echo "$CACHE/src/upstream" ;;
-	*) die "unknown kernel kind '$1' (want debug, perf or upstream)" ;;
+	*) die "unknown kernel kind '$1' (want debug, perf, upstream or lint)" ;;
 	esac
 }
 
@@ -35,6 +35,7 @@ kind_fragments() {
 	case $1 in
 	debug) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/debug.config" ;;
 	perf|upstream) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/perf.config" ;;
+	lint) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/perf.config $ROOT/tools/kconfig/lint.config" ;;
 	esac
 }
 

@@ -76,6 +76,7 @@ struct iommu_destroy {
 	__u32 size;
 	__u32 id;
 };
+
 #define IOMMU_DESTROY _IO(IOMMUFD_TYPE, IOMMUFD_CMD_DESTROY)
 
 /**
@@ -92,6 +93,7 @@ struct iommu_ioas_alloc {
 	__u32 flags;
 	__u32 out_ioas_id;
 };
+
 #define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOC)
 
 /**
@@ -135,6 +137,7 @@ struct iommu_ioas_iova_ranges {
 	__aligned_u64 allowed_iovas;
 	__aligned_u64 out_iova_alignment;
 };
+
 #define IOMMU_IOAS_IOVA_RANGES _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_IOVA_RANGES)
 
 /**
@@ -161,6 +164,7 @@ struct iommu_ioas_allow_iovas {
 	__u32 __reserved;
 	__aligned_u64 allowed_iovas;
 };
+
 #define IOMMU_IOAS_ALLOW_IOVAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOW_IOVAS)
 
 /**
@@ -202,6 +206,7 @@ struct iommu_ioas_map {
 	__aligned_u64 length;
 	__aligned_u64 iova;
 };
+
 #define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP)
 
 /**
@@ -227,6 +232,7 @@ struct iommu_ioas_map_file {
 	__aligned_u64 length;
 	__aligned_u64 iova;
 };
+
 #define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP_FILE)
 
 /**
@@ -255,6 +261,7 @@ struct iommu_ioas_copy {
 	__aligned_u64 dst_iova;
 	__aligned_u64 src_iova;
 };
+
 #define IOMMU_IOAS_COPY _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_COPY)
 
 /**
@@ -275,6 +282,7 @@ struct iommu_ioas_unmap {
 	__aligned_u64 iova;
 	__aligned_u64 length;
 };
+
 #define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_UNMAP)
 
 /**
@@ -322,6 +330,7 @@ struct iommu_option {
 	__u32 object_id;
 	__aligned_u64 val64;
 };
+
 #define IOMMU_OPTION _IO(IOMMUFD_TYPE, IOMMUFD_CMD_OPTION)
 
 /**
@@ -355,6 +364,7 @@ struct iommu_vfio_ioas {
 	__u16 op;
 	__u16 __reserved;
 };
+
 #define IOMMU_VFIO_IOAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VFIO_IOAS)
 
 /**
@@ -478,6 +488,7 @@ struct iommu_hwpt_alloc {
 	__u32 fault_id;
 	__u32 __reserved2;
 };
+
 #define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_ALLOC)
 
 /**
@@ -636,6 +647,7 @@ struct iommu_hw_info {
 	__u8 __reserved[3];
 	__aligned_u64 out_capabilities;
 };
+
 #define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
 
 /*
@@ -662,6 +674,7 @@ struct iommu_hwpt_set_dirty_tracking {
 	__u32 hwpt_id;
 	__u32 __reserved;
 };
+
 #define IOMMU_HWPT_SET_DIRTY_TRACKING _IO(IOMMUFD_TYPE, \
 					  IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING)
 
@@ -703,6 +716,7 @@ struct iommu_hwpt_get_dirty_bitmap {
 	__aligned_u64 page_size;
 	__aligned_u64 data;
 };
+
 #define IOMMU_HWPT_GET_DIRTY_BITMAP _IO(IOMMUFD_TYPE, \
 					IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)
 
@@ -787,6 +801,7 @@ struct iommu_hwpt_invalidate {
 	__u32 entry_num;
 	__u32 __reserved;
 };
+
 #define IOMMU_HWPT_INVALIDATE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_INVALIDATE)
 
 /**
@@ -882,6 +897,7 @@ struct iommu_fault_alloc {
 	__u32 out_fault_id;
 	__u32 out_fault_fd;
 };
+
 #define IOMMU_FAULT_QUEUE_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_FAULT_QUEUE_ALLOC)
 
 /**
@@ -941,6 +957,7 @@ struct iommu_viommu_alloc {
 	__u32 __reserved;
 	__aligned_u64 data_uptr;
 };
+
 #define IOMMU_VIOMMU_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VIOMMU_ALLOC)
 
 /**
@@ -965,6 +982,7 @@ struct iommu_vdevice_alloc {
 	__u32 out_vdevice_id;
 	__aligned_u64 virt_id;
 };
+
 #define IOMMU_VDEVICE_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VDEVICE_ALLOC)
 
 /**
@@ -982,6 +1000,7 @@ struct iommu_ioas_change_process {
 	__u32 size;
 	__u32 __reserved;
 };
+
 #define IOMMU_IOAS_CHANGE_PROCESS \
 	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_CHANGE_PROCESS)
 
@@ -1077,6 +1096,7 @@ struct iommu_veventq_alloc {
 	__u32 out_veventq_fd;
 	__u32 __reserved;
 };
+
 #define IOMMU_VEVENTQ_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VEVENTQ_ALLOC)
 
 /**
@@ -1122,6 +1142,7 @@ struct iommu_hw_queue_alloc {
 	__aligned_u64 nesting_parent_iova;
 	__aligned_u64 length;
 };
+
 #define IOMMU_HW_QUEUE_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HW_QUEUE_ALLOC)
 
 #endif
