@@ -8,9 +8,12 @@ ifneq ($(KERNELRELEASE),)
 
 iommufd-y := \
 	device.o \
+	hw_pagetable.o \
 	io_pagetable.o \
 	ioas.o \
-	main.o
+	main.o \
+	pages.o \
+	vfio_compat.o
 
 iommufd-$(CONFIG_IOMMUFD_TEST) += selftest.o
 

@@ -1,122 +1,1099 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The kernel API for drivers that bind devices and in-kernel access users.
- * Placeholder: every entry point refuses until the engine lands.
+ * The kernel API for drivers: bound devices and in-kernel access users.
+ *
+ * Devices
+ * -------
+ * A driver (vfio-pci, or the selftest's mock bus) binds a device to an
+ * iommufd with iommufd_device_bind(). That claims DMA ownership of its
+ * iommu_group for the context and creates a DEVICE object, which the
+ * driver holds until iommufd_device_unbind(). While bound the device also
+ * keeps the context alive (except mock devices, which live inside it).
+ *
+ * IOMMUs attach whole iommu_groups, so the devices of one group bound to
+ * one context share a struct iommufd_group: the HWPT the group is attached
+ * to and the list of its attached devices. The first device to attach
+ * attaches the group; the last to detach detaches it; a replace moves the
+ * group, and with it every attached device, to a new HWPT. Each attached
+ * device holds a reference on the HWPT and has its reserved regions
+ * reserved in the HWPT's IOAS.
+ *
+ * Attaching to an IOAS rather than a HWPT picks the first automatic HWPT
+ * of that IOAS the device's IOMMU accepts, or creates one. An automatic
+ * HWPT is destroyed when its last device leaves it.
+ *
+ * Accesses
+ * --------
+ * An access is an in-kernel user (an emulated or mdev device) that reads,
+ * writes or pins IOAS memory through the CPU instead of through an IOMMU.
+ * It is created by its driver, attached to at most one IOAS at a time, and
+ * must unpin whatever it pinned in a range when its unmap callback says
+ * that range is about to go.
+ *
+ * Locking: ioas->mutex, then iommufd_group::lock, then the io_pagetable
+ * locks. access->ioas_lock is taken before the io_pagetable locks and is
+ * never held across the driver's unmap callback.
  */
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/pci-ats.h>
+#include <linux/slab.h>
+
 #include "iommufd_private.h"
 
-struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
-					   struct device *dev, u32 *id)
-{
-	return ERR_PTR(-EOPNOTSUPP);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Allow binding devices whose MSIs the platform cannot isolate. A device could then trigger interrupts outside its VM.");
 
+/* ---------------------------------------------------------------------
+ * Groups.
+ */
+
+/* Called with ictx->groups' lock held, which it releases. */
+static void iommufd_group_release(struct kref *kref)
+	__releases(&igroup->ictx->groups.xa_lock)
+{
+	struct iommufd_group *igroup =
+		container_of(kref, struct iommufd_group, ref);
+	struct xarray *groups = &igroup->ictx->groups;
+
+	WARN_ON(igroup->hwpt || !list_empty(&igroup->device_list));
+	__xa_erase(groups, iommu_group_id(igroup->group));
+	xa_unlock(groups);
+
+	iommu_group_put(igroup->group);
+	mutex_destroy(&igroup->lock);
+	kfree(igroup);
+}
+
+static void iommufd_put_group(struct iommufd_group *igroup)
+{
+	kref_put_lock(&igroup->ref, iommufd_group_release,
+		      &igroup->ictx->groups.xa_lock);
+}
+
+/* The group state for @dev's iommu_group in @ictx, created if needed. */
+static struct iommufd_group *iommufd_get_group(struct iommufd_ctx *ictx,
+					       struct device *dev)
+{
+	struct iommufd_group *igroup, *new = NULL;
+	struct iommu_group *group;
+	unsigned int id;
+	int rc;
+
+	group = iommu_group_get(dev);
+	if (!group)
+		return ERR_PTR(-ENODEV);
+	id = iommu_group_id(group);
+
+	while (true) {
+		/* Entries stay until their last reference is gone. */
+		xa_lock(&ictx->groups);
+		igroup = xa_load(&ictx->groups, id);
+		if (igroup)
+			kref_get(&igroup->ref);
+		xa_unlock(&ictx->groups);
+		if (igroup) {
+			iommu_group_put(group);
+			kfree(new);
+			return igroup;
+		}
+
+		if (!new) {
+			new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+			if (!new) {
+				iommu_group_put(group);
+				return ERR_PTR(-ENOMEM);
+			}
+			kref_init(&new->ref);
+			mutex_init(&new->lock);
+			INIT_LIST_HEAD(&new->device_list);
+			new->sw_msi_start = PHYS_ADDR_MAX;
+			new->ictx = ictx;
+			new->group = group;
+			continue;
+		}
+
+		rc = xa_insert(&ictx->groups, id, new, GFP_KERNEL_ACCOUNT);
+		if (!rc)
+			return new;
+		if (rc != -EBUSY) {
+			mutex_destroy(&new->lock);
+			kfree(new);
+			iommu_group_put(group);
+			return ERR_PTR(rc);
+		}
+		/* Someone else installed one: use theirs. */
+	}
+}
+
+/**
+ * iommufd_ctx_has_group() - whether devices of a group are bound to a context
+ * @ictx: the context
+ * @group: the iommu_group
+ *
+ * Return: true if at least one device of @group is bound to @ictx.
+ */
 bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 {
-	return false;
+	struct iommufd_group *igroup;
+	bool found;
+
+	if (!ictx || !group)
+		return false;
+	xa_lock(&ictx->groups);
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	found = igroup && igroup->group == group;
+	xa_unlock(&ictx->groups);
+	return found;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_has_group, IOMMUFD);
 
+/* ---------------------------------------------------------------------
+ * Binding.
+ */
+
+/**
+ * iommufd_device_bind() - give a device's DMA to an iommufd
+ * @ictx: the context
+ * @dev: the device; its driver must be ready to have DMA blocked
+ * @id: receives the DEVICE object's ID, for user space
+ *
+ * Claims DMA ownership of @dev's iommu_group for @ictx: the group's DMA is
+ * blocked until a device of it is attached. Every device of a group must be
+ * bound to the same context, or unbound, to be attached.
+ *
+ * Return: the device, to be passed to iommufd_device_unbind() eventually,
+ * or an ERR_PTR: -EINVAL if the IOMMU cannot keep DMA cache coherent,
+ * -EPERM if the platform cannot isolate the device's MSIs (see the
+ * allow_unsafe_interrupts parameter), -ENODEV without an IOMMU, -EBUSY if
+ * another owner has the group.
+ */
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
+					   struct device *dev, u32 *id)
+{
+	bool mock = iommufd_selftest_is_mock_dev(dev);
+	struct iommufd_group *igroup;
+	struct iommufd_device *idev;
+	int rc;
+
+	/* User space has no way to restore coherency, so it is a must. */
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		return ERR_PTR(-EINVAL);
+
+	igroup = iommufd_get_group(ictx, dev);
+	if (IS_ERR(igroup))
+		return ERR_CAST(igroup);
+
+	/*
+	 * A DMA write to the MSI window must not raise interrupts outside
+	 * this context, or the device can attack the host.
+	 */
+	if (!mock && !iommu_group_has_isolated_msi(igroup->group)) {
+		if (!allow_unsafe_interrupts) {
+			rc = -EPERM;
+			goto out_put_group;
+		}
+		dev_warn(dev,
+			 "binding with MSIs the platform cannot isolate (interrupt remapping off?), as allow_unsafe_interrupts permits\n");
+	}
+
+	rc = iommu_device_claim_dma_owner(dev, ictx);
+	if (rc)
+		goto out_put_group;
+
+	idev = iommufd_object_alloc(ictx, struct iommufd_device, obj,
+				    IOMMUFD_OBJ_DEVICE);
+	if (IS_ERR(idev)) {
+		rc = PTR_ERR(idev);
+		goto out_release_owner;
+	}
+	idev->ictx = ictx;
+	idev->dev = dev;
+	idev->igroup = igroup;
+	INIT_LIST_HEAD(&idev->group_item);
+	idev->enforce_cache_coherency =
+		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+	if (!mock)
+		iommufd_ctx_get(ictx);
+	/* The binding driver's reference, until iommufd_device_unbind(). */
+	iommufd_object_get(&idev->obj);
+	iommufd_object_finalize(ictx, &idev->obj);
+	*id = idev->obj.id;
+	return idev;
+
+out_release_owner:
+	iommu_device_release_dma_owner(dev);
+out_put_group:
+	iommufd_put_group(igroup);
+	return ERR_PTR(rc);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
+
+void iommufd_device_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_device *idev =
+		container_of(obj, struct iommufd_device, obj);
+
+	iommu_device_release_dma_owner(idev->dev);
+	iommufd_put_group(idev->igroup);
+	if (!iommufd_selftest_is_mock_dev(idev->dev))
+		iommufd_ctx_put(idev->ictx);
+}
+
+/**
+ * iommufd_device_unbind() - undo iommufd_device_bind()
+ * @idev: the device, detached
+ *
+ * Waits for ioctls using the DEVICE object to finish, then releases the
+ * device's DMA ownership. The device's DMA stays blocked until its driver
+ * sets it up again.
+ */
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
+	if (WARN_ON(!list_empty(&idev->group_item)))
+		iommufd_device_detach(idev);
+	iommufd_object_drop(&idev->obj);
+	iommufd_object_destroy_kernel(idev->ictx, &idev->obj);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
 
+/**
+ * iommufd_device_to_ictx() - the context a device is bound to
+ * @idev: the device
+ *
+ * Return: the context; valid while the device is bound.
+ */
 struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
 {
-	return NULL;
+	return idev->ictx;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
 
+/**
+ * iommufd_device_to_id() - the object ID user space knows the device by
+ * @idev: the device
+ *
+ * Return: the DEVICE object's ID.
+ */
 u32 iommufd_device_to_id(struct iommufd_device *idev)
 {
-	return 0;
+	return idev->obj.id;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
 
+/* ---------------------------------------------------------------------
+ * Attaching.
+ */
+
+static struct iommufd_ioas *hwpt_ioas(struct iommufd_hw_pagetable *hwpt)
+{
+	return hwpt_is_paging(hwpt) ? to_hwpt_paging(hwpt)->ioas : NULL;
+}
+
+/* Software-managed MSI windows (ARM) need a cookie in the domain. */
+static int iommufd_group_setup_msi(struct iommufd_group *igroup,
+				   struct iommufd_hw_pagetable *hwpt)
+{
+	int rc;
+
+	if (igroup->sw_msi_start == PHYS_ADDR_MAX || !hwpt_is_paging(hwpt))
+		return 0;
+	rc = iommu_get_msi_cookie(hwpt->domain, igroup->sw_msi_start);
+	return rc == -EEXIST ? 0 : rc;
+}
+
+/* A device that can have coherency enforced requires it of its HWPT. */
+static int iommufd_device_check_cc(struct iommufd_device *idev,
+				   struct iommufd_hw_pagetable *hwpt)
+{
+	if (!hwpt_is_paging(hwpt) || !idev->enforce_cache_coherency)
+		return 0;
+	return iommufd_hwpt_paging_enforce_cc(to_hwpt_paging(hwpt));
+}
+
+/* Make @idev's requirements hold in @hwpt: coherency, reserved regions. */
+static int iommufd_device_prepare(struct iommufd_device *idev,
+				  struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	int rc;
+
+	if (!hwpt_is_paging(hwpt))
+		return 0;
+	rc = iommufd_device_check_cc(idev, hwpt);
+	if (rc)
+		return rc;
+	return iopt_table_enforce_dev_resv_regions(&hwpt_ioas(hwpt)->iopt,
+						   idev->dev,
+						   &igroup->sw_msi_start);
+}
+
+static void iommufd_device_unprepare(struct iommufd_device *idev,
+				     struct iommufd_hw_pagetable *hwpt)
+{
+	if (hwpt_is_paging(hwpt))
+		iopt_remove_reserved_iova(&hwpt_ioas(hwpt)->iopt, idev->dev);
+}
+
+static int iommufd_device_do_attach(struct iommufd_device *idev,
+				    struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	int rc;
+
+	mutex_lock(&igroup->lock);
+	if ((igroup->hwpt && igroup->hwpt != hwpt) ||
+	    !list_empty(&idev->group_item)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+
+	rc = iommufd_device_prepare(idev, hwpt);
+	if (rc)
+		goto out_unlock;
+
+	if (list_empty(&igroup->device_list)) {
+		rc = iommufd_group_setup_msi(igroup, hwpt);
+		if (!rc)
+			rc = iommu_attach_group(hwpt->domain, igroup->group);
+		if (rc) {
+			iommufd_device_unprepare(idev, hwpt);
+			goto out_unlock;
+		}
+		igroup->hwpt = hwpt;
+	}
+	iommufd_object_get(&hwpt->obj);
+	list_add_tail(&idev->group_item, &igroup->device_list);
+out_unlock:
+	mutex_unlock(&igroup->lock);
+	return rc;
+}
+
+/* Drop a device's reference on a HWPT it left; automatic ones may go. */
+static void iommufd_hwpt_leave(struct iommufd_ctx *ictx,
+			       struct iommufd_hw_pagetable *hwpt,
+			       unsigned int ndevs)
+{
+	bool auto_domain = hwpt_is_paging(hwpt) &&
+			   to_hwpt_paging(hwpt)->auto_domain;
+
+	while (ndevs--) {
+		if (auto_domain && !ndevs)
+			iommufd_object_put_and_try_destroy(ictx, &hwpt->obj);
+		else
+			iommufd_object_drop(&hwpt->obj);
+	}
+}
+
+/*
+ * Move @idev's whole group to @hwpt. On success *old is the HWPT left and
+ * *ndevs how many device references it lost; the caller drops them.
+ */
+static int iommufd_device_do_replace(struct iommufd_device *idev,
+				     struct iommufd_hw_pagetable *hwpt,
+				     struct iommufd_hw_pagetable **old,
+				     unsigned int *ndevs)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *cur;
+	struct iommufd_device *cdev;
+	bool new_ioas;
+	int rc;
+
+	*old = NULL;
+	*ndevs = 0;
+	mutex_lock(&igroup->lock);
+	cur = igroup->hwpt;
+	if (!cur || list_empty(&idev->group_item)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (cur == hwpt) {
+		rc = 0;
+		goto out_unlock;
+	}
+
+	new_ioas = hwpt_ioas(hwpt) != hwpt_ioas(cur);
+	list_for_each_entry(cdev, &igroup->device_list, group_item) {
+		if (new_ioas)
+			rc = iommufd_device_prepare(cdev, hwpt);
+		else
+			rc = iommufd_device_check_cc(cdev, hwpt);
+		if (rc)
+			goto err_unprepare;
+	}
+
+	rc = iommufd_group_setup_msi(igroup, hwpt);
+	if (!rc)
+		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+	if (rc)
+		goto err_unprepare;
+
+	list_for_each_entry(cdev, &igroup->device_list, group_item) {
+		if (new_ioas)
+			iommufd_device_unprepare(cdev, cur);
+		iommufd_object_get(&hwpt->obj);
+		(*ndevs)++;
+	}
+	igroup->hwpt = hwpt;
+	*old = cur;
+	mutex_unlock(&igroup->lock);
+	return 0;
+
+err_unprepare:
+	if (new_ioas) {
+		struct iommufd_device *udev;
+
+		list_for_each_entry(udev, &igroup->device_list, group_item) {
+			if (udev == cdev)
+				break;
+			iommufd_device_unprepare(udev, hwpt);
+		}
+	}
+out_unlock:
+	mutex_unlock(&igroup->lock);
+	return rc;
+}
+
+static int iommufd_device_join(struct iommufd_device *idev,
+			       struct iommufd_hw_pagetable *hwpt, bool replace,
+			       struct iommufd_hw_pagetable **old,
+			       unsigned int *ndevs)
+{
+	if (replace)
+		return iommufd_device_do_replace(idev, hwpt, old, ndevs);
+	*old = NULL;
+	*ndevs = 0;
+	return iommufd_device_do_attach(idev, hwpt);
+}
+
+/* Attach to, or replace with, an automatic HWPT of @ioas. */
+static int iommufd_device_join_ioas(struct iommufd_device *idev,
+				    struct iommufd_ioas *ioas, u32 *pt_id,
+				    bool replace,
+				    struct iommufd_hw_pagetable **old,
+				    unsigned int *ndevs)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_hw_pagetable *hwpt;
+	int rc;
+
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
+		hwpt = &hwpt_paging->common;
+		if (!hwpt_paging->auto_domain ||
+		    !refcount_inc_not_zero(&hwpt->obj.users))
+			continue;
+		rc = iommufd_device_join(idev, hwpt, replace, old, ndevs);
+		iommufd_object_drop(&hwpt->obj);
+		/* -EINVAL: this domain does not suit the device; try on. */
+		if (rc == -EINVAL)
+			continue;
+		if (!rc)
+			*pt_id = hwpt->obj.id;
+		goto out_unlock;
+	}
+
+	hwpt_paging = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, 0);
+	if (IS_ERR(hwpt_paging)) {
+		rc = PTR_ERR(hwpt_paging);
+		goto out_unlock;
+	}
+	hwpt = &hwpt_paging->common;
+	hwpt_paging->auto_domain = true;
+	rc = iommufd_device_join(idev, hwpt, replace, old, ndevs);
+	if (rc) {
+		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
+		goto out_unlock;
+	}
+	*pt_id = hwpt->obj.id;
+	iommufd_object_finalize(idev->ictx, &hwpt->obj);
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+	return rc;
+}
+
+static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
+				    bool replace)
+{
+	struct iommufd_hw_pagetable *old = NULL;
+	struct iommufd_object *pt_obj;
+	unsigned int ndevs = 0;
+	int rc;
+
+	pt_obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj))
+		return PTR_ERR(pt_obj);
+
+	switch (pt_obj->type) {
+	case IOMMUFD_OBJ_HWPT_PAGING:
+	case IOMMUFD_OBJ_HWPT_NESTED:
+		rc = iommufd_device_join(idev,
+					 container_of(pt_obj,
+						      struct iommufd_hw_pagetable,
+						      obj),
+					 replace, &old, &ndevs);
+		break;
+	case IOMMUFD_OBJ_IOAS:
+		rc = iommufd_device_join_ioas(idev,
+					      container_of(pt_obj,
+							   struct iommufd_ioas,
+							   obj),
+					      pt_id, replace, &old, &ndevs);
+		break;
+	default:
+		rc = -EINVAL;
+		break;
+	}
+	iommufd_put_object(idev->ictx, pt_obj);
+	if (old)
+		iommufd_hwpt_leave(idev->ictx, old, ndevs);
+	return rc;
+}
+
+/**
+ * iommufd_device_attach() - connect a device to an IOAS or HWPT
+ * @idev: a bound, detached device
+ * @pt_id: in: an IOAS or HWPT ID; out: the HWPT attached, which for an IOAS
+ *         is an automatic one
+ *
+ * Return: 0, -ENOENT for an unknown ID, -EINVAL if the device cannot use
+ * it (or its group is attached elsewhere), -EADDRINUSE if the device's
+ * reserved regions are already mapped or allowed in the IOAS.
+ */
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 {
-	return -EOPNOTSUPP;
+	return iommufd_device_change_pt(idev, pt_id, false);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
 
+/**
+ * iommufd_device_replace() - move an attached device to another IOAS/HWPT
+ * @idev: an attached device
+ * @pt_id: as for iommufd_device_attach()
+ *
+ * The change is atomic for DMA: at no point is the device's group attached
+ * to neither. Every device of the group moves with it.
+ *
+ * Return: as for iommufd_device_attach(); on failure nothing changed.
+ */
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {
-	return -EOPNOTSUPP;
+	return iommufd_device_change_pt(idev, pt_id, true);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
 
+/**
+ * iommufd_device_detach() - disconnect a device from its HWPT
+ * @idev: an attached device
+ *
+ * When the last device of its group leaves, the group's DMA is blocked.
+ */
 void iommufd_device_detach(struct iommufd_device *idev)
 {
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *hwpt;
+
+	mutex_lock(&igroup->lock);
+	hwpt = igroup->hwpt;
+	if (WARN_ON(!hwpt || list_empty(&idev->group_item))) {
+		mutex_unlock(&igroup->lock);
+		return;
+	}
+	list_del_init(&idev->group_item);
+	if (list_empty(&igroup->device_list)) {
+		iommu_detach_group(hwpt->domain, igroup->group);
+		igroup->hwpt = NULL;
+	}
+	iommufd_device_unprepare(idev, hwpt);
+	mutex_unlock(&igroup->lock);
+
+	iommufd_hwpt_leave(idev->ictx, hwpt, 1);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
 
+/* ---------------------------------------------------------------------
+ * IOMMU_GET_HW_INFO
+ */
+
+static u64 pci_pasid_caps(struct device *dev)
+{
+	u64 caps = 0;
+	int features;
+
+	if (!dev_is_pci(dev))
+		return 0;
+	features = pci_pasid_features(to_pci_dev(dev));
+	if (features < 0)
+		return 0;
+	if (features & PCI_PASID_CAP_EXEC)
+		caps |= IOMMU_HW_CAP_PCI_PASID_EXEC;
+	if (features & PCI_PASID_CAP_PRIV)
+		caps |= IOMMU_HW_CAP_PCI_PASID_PRIV;
+	return caps;
+}
+
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hw_info *cmd = ucmd->cmd;
+	void __user *user_ptr = u64_to_user_ptr(cmd->data_uptr);
+	const struct iommu_ops *ops;
+	struct iommufd_device *idev;
+	unsigned int copy_len;
+	u32 data_len = 0;
+	void *data = NULL;
+	u32 type = IOMMU_HW_INFO_TYPE_NONE;
+	int rc = 0;
+
+	if (cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2])
+		return -EOPNOTSUPP;
+
+	idev = iommufd_get_device(ucmd, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+
+	ops = dev_iommu_ops(idev->dev);
+	if (ops->hw_info) {
+		data = ops->hw_info(idev->dev, &data_len, &type);
+		if (IS_ERR(data)) {
+			rc = PTR_ERR(data);
+			data = NULL;
+			goto out_put;
+		}
+	}
+	/* This driver generation reports one type; asking for another fails. */
+	if ((cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) &&
+	    cmd->in_data_type != IOMMU_HW_INFO_TYPE_DEFAULT &&
+	    cmd->in_data_type != type) {
+		rc = -EOPNOTSUPP;
+		goto out_free;
+	}
+
+	copy_len = min(cmd->data_len, data_len);
+	if (copy_to_user(user_ptr, data, copy_len) ||
+	    (cmd->data_len > copy_len &&
+	     clear_user(user_ptr + copy_len, cmd->data_len - copy_len))) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+
+	cmd->data_len = data_len;
+	cmd->out_data_type = type;
+	cmd->out_capabilities = 0;
+	if (device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		cmd->out_capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
+	cmd->out_max_pasid_log2 = 0;
+	if (idev->dev->iommu && idev->dev->iommu->max_pasids) {
+		cmd->out_max_pasid_log2 = ilog2(idev->dev->iommu->max_pasids);
+		cmd->out_capabilities |= pci_pasid_caps(idev->dev);
+	}
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_free:
+	kfree(data);
+out_put:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Accesses.
+ */
+
+/**
+ * iommufd_access_create() - create an in-kernel access user
+ * @ictx: the context
+ * @ops: callbacks; users that pin pages must provide an unmap callback
+ * @data: passed to @ops
+ * @id: receives the ACCESS object's ID
+ *
+ * The access holds a reference on the context until it is destroyed.
+ *
+ * Return: the access, or an ERR_PTR.
+ */
 struct iommufd_access *
 iommufd_access_create(struct iommufd_ctx *ictx,
 		      const struct iommufd_access_ops *ops, void *data, u32 *id)
 {
-	return ERR_PTR(-EOPNOTSUPP);
+	struct iommufd_access *access;
+
+	if (ops->needs_pin_pages && !ops->unmap)
+		return ERR_PTR(-EINVAL);
+
+	access = iommufd_object_alloc(ictx, struct iommufd_access, obj,
+				      IOMMUFD_OBJ_ACCESS);
+	if (IS_ERR(access))
+		return access;
+
+	access->data = data;
+	access->ops = ops;
+	access->iova_alignment = ops->needs_pin_pages ? PAGE_SIZE : 1;
+	access->ictx = ictx;
+	iommufd_ctx_get(ictx);
+	mutex_init(&access->ioas_lock);
+	/* The creator's reference, until iommufd_access_destroy(). */
+	iommufd_object_get(&access->obj);
+	iommufd_object_finalize(ictx, &access->obj);
+	*id = access->obj.id;
+	return access;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
 
+/*
+ * Move the access from its IOAS, if any, to @new_ioas, which may be NULL.
+ * Before it leaves an IOAS, the driver is told to unpin everything there.
+ */
+static int iommufd_access_change_ioas(struct iommufd_access *access,
+				      struct iommufd_ioas *new_ioas)
+{
+	struct iommufd_ioas *cur = access->ioas;
+	u32 old_id = access->iopt_access_list_id;
+	u32 new_id = 0;
+	int rc;
+
+	lockdep_assert_held(&access->ioas_lock);
+
+	if (cur == new_ioas)
+		return 0;
+	if (new_ioas) {
+		rc = iopt_add_access(&new_ioas->iopt, access, &new_id);
+		if (rc)
+			return rc;
+		iommufd_object_get(&new_ioas->obj);
+	}
+	if (cur) {
+		if (access->ops->unmap) {
+			mutex_unlock(&access->ioas_lock);
+			access->ops->unmap(access->data, 0, ULONG_MAX);
+			mutex_lock(&access->ioas_lock);
+		}
+		iopt_remove_access(&cur->iopt, access, old_id);
+		iommufd_object_drop(&cur->obj);
+	}
+	access->ioas = new_ioas;
+	access->iopt_access_list_id = new_id;
+	return 0;
+}
+
+static int iommufd_access_change_ioas_id(struct iommufd_access *access, u32 id)
+{
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	ioas = iommufd_get_ioas(access->ictx, id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	rc = iommufd_access_change_ioas(access, ioas);
+	iommufd_put_object(access->ictx, &ioas->obj);
+	return rc;
+}
+
+void iommufd_access_destroy_object(struct iommufd_object *obj)
+{
+	struct iommufd_access *access =
+		container_of(obj, struct iommufd_access, obj);
+
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas)
+		WARN_ON(iommufd_access_change_ioas(access, NULL));
+	mutex_unlock(&access->ioas_lock);
+	iommufd_ctx_put(access->ictx);
+	mutex_destroy(&access->ioas_lock);
+}
+
+/**
+ * iommufd_access_destroy() - undo iommufd_access_create()
+ * @access: the access
+ *
+ * Detaches it if still attached, waits for ioctls using it, and frees it.
+ */
 void iommufd_access_destroy(struct iommufd_access *access)
 {
+	iommufd_object_drop(&access->obj);
+	iommufd_object_destroy_kernel(access->ictx, &access->obj);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
 
+/**
+ * iommufd_access_attach() - attach an access to an IOAS
+ * @access: a detached access
+ * @ioas_id: the IOAS
+ *
+ * Return: 0, -EINVAL if already attached, -ENOENT for an unknown IOAS,
+ * -EADDRINUSE if existing mappings are not page aligned but the access
+ * pins pages.
+ */
 int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 {
-	return -EOPNOTSUPP;
+	int rc;
+
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas)
+		rc = -EINVAL;
+	else
+		rc = iommufd_access_change_ioas_id(access, ioas_id);
+	mutex_unlock(&access->ioas_lock);
+	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
 
+/**
+ * iommufd_access_replace() - move an attached access to another IOAS
+ * @access: an attached access
+ * @ioas_id: the new IOAS
+ *
+ * The driver's unmap callback is first asked to unpin everything.
+ *
+ * Return: 0, -ENOENT if not attached or for an unknown IOAS, or as for
+ * iommufd_access_attach().
+ */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
-	return -EOPNOTSUPP;
+	int rc;
+
+	mutex_lock(&access->ioas_lock);
+	if (!access->ioas)
+		rc = -ENOENT;
+	else
+		rc = iommufd_access_change_ioas_id(access, ioas_id);
+	mutex_unlock(&access->ioas_lock);
+	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
 
+/**
+ * iommufd_access_detach() - detach an access from its IOAS
+ * @access: the access
+ *
+ * The driver's unmap callback is first asked to unpin everything.
+ */
 void iommufd_access_detach(struct iommufd_access *access)
 {
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas)
+		WARN_ON(iommufd_access_change_ioas(access, NULL));
+	mutex_unlock(&access->ioas_lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 
+/**
+ * iommufd_access_notify_unmap() - tell accesses a range is going away
+ * @iopt: the table
+ * @iova: start of the range
+ * @length: its length
+ *
+ * Calls every attached access's unmap callback. Called with no
+ * io_pagetable lock held.
+ */
+void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
+				 unsigned long length)
+{
+	struct iommufd_access *access;
+	unsigned long index;
+
+	xa_lock(&iopt->accesses);
+	xa_for_each(&iopt->accesses, index, access) {
+		if (!refcount_inc_not_zero(&access->obj.users))
+			continue;
+		xa_unlock(&iopt->accesses);
+
+		if (access->ops->unmap)
+			access->ops->unmap(access->data, iova, length);
+		iommufd_put_object(access->ictx, &access->obj);
+
+		xa_lock(&iopt->accesses);
+	}
+	xa_unlock(&iopt->accesses);
+}
+
+static unsigned long area_start_byte(struct iopt_area *area,
+				     unsigned long iova)
+{
+	return iopt_area_index(area) * PAGE_SIZE + area->page_offset +
+	       (iova - iopt_area_iova(area));
+}
+
+/* Undo pins made on [iova, stop) of an access's IOAS. */
+static void access_unpin_range(struct io_pagetable *iopt, unsigned long iova,
+			       unsigned long last)
+{
+	struct iopt_area_span span;
+	struct iopt_area *area;
+
+	for (area = iopt_area_span_first(&span, iopt, iova, last); area;
+	     area = iopt_area_span_next(&span)) {
+		unsigned long area_last = min(last, iopt_area_last_iova(area));
+
+		iopt_area_remove_access(area,
+					iopt_area_iova_to_index(area, span.cur),
+					iopt_area_iova_to_index(area,
+								area_last));
+	}
+	WARN_ON(!iopt_area_span_done(&span));
+}
+
+/**
+ * iommufd_access_unpin_pages() - release pages iommufd_access_pin_pages() pinned
+ * @access: the access
+ * @iova: the IOVA given then
+ * @length: the length given then
+ */
+void iommufd_access_unpin_pages(struct iommufd_access *access,
+				unsigned long iova, unsigned long length)
+{
+	struct io_pagetable *iopt;
+	unsigned long last;
+
+	if (WARN_ON(!length) || WARN_ON(check_add_overflow(iova, length - 1,
+							   &last)))
+		return;
+
+	mutex_lock(&access->ioas_lock);
+	if (WARN_ON(!access->ioas)) {
+		mutex_unlock(&access->ioas_lock);
+		return;
+	}
+	iopt = &access->ioas->iopt;
+	down_read(&iopt->iova_rwsem);
+	access_unpin_range(iopt, iova, last);
+	up_read(&iopt->iova_rwsem);
+	mutex_unlock(&access->ioas_lock);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
+
+/**
+ * iommufd_access_pin_pages() - pin the memory behind an IOVA range
+ * @access: an access created with needs_pin_pages
+ * @iova: start of the range
+ * @length: its length
+ * @out_pages: receives one struct page per page of the range
+ * @flags: IOMMUFD_ACCESS_RW_WRITE if the pages will be written
+ *
+ * The pages stay pinned until iommufd_access_unpin_pages() with the same
+ * range, which the driver must call at the latest from its unmap callback.
+ *
+ * Return: 0, -ENOENT if the range is not fully mapped, -EPERM for write to
+ * read-only memory, -EINVAL if it is being unmapped, or an errno from
+ * pinning; on failure nothing is pinned.
+ */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
 			     unsigned int flags)
 {
-	return -EOPNOTSUPP;
+	struct iopt_area_span span;
+	struct io_pagetable *iopt;
+	struct iopt_area *area;
+	unsigned long last;
+	int rc = 0;
+
+	/* Only users that promised to honour unmap may pin. */
+	if (WARN_ON_ONCE(access->iova_alignment != PAGE_SIZE ||
+			 !access->ops->unmap))
+		return -EINVAL;
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	mutex_lock(&access->ioas_lock);
+	if (!access->ioas) {
+		mutex_unlock(&access->ioas_lock);
+		return -ENOENT;
+	}
+	iopt = &access->ioas->iopt;
+
+	down_read(&iopt->iova_rwsem);
+	for (area = iopt_area_span_first(&span, iopt, iova, last); area;
+	     area = iopt_area_span_next(&span)) {
+		unsigned long area_last = min(last, iopt_area_last_iova(area));
+		unsigned long first_index =
+			iopt_area_iova_to_index(area, span.cur);
+		unsigned long last_index =
+			iopt_area_iova_to_index(area, area_last);
+
+		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
+		    !(area->iommu_prot & IOMMU_WRITE))
+			rc = -EPERM;
+		else
+			rc = iopt_area_add_access(area, first_index, last_index,
+						  out_pages, flags);
+		if (rc)
+			break;
+		out_pages += last_index - first_index + 1;
+	}
+	if (!rc && !iopt_area_span_done(&span))
+		rc = -ENOENT;
+	if (rc && span.cur != iova)
+		access_unpin_range(iopt, iova, span.cur - 1);
+	up_read(&iopt->iova_rwsem);
+	mutex_unlock(&access->ioas_lock);
+	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
 
-void iommufd_access_unpin_pages(struct iommufd_access *access,
-				unsigned long iova, unsigned long length)
-{
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
-
+/**
+ * iommufd_access_rw() - read or write IOVA memory through the CPU
+ * @access: the access
+ * @iova: start of the range
+ * @data: kernel buffer
+ * @length: bytes to copy
+ * @flags: IOMMUFD_ACCESS_RW_WRITE to write, IOMMUFD_ACCESS_RW_KTHREAD when
+ *         called from a kthread
+ *
+ * Return: 0, -ENOENT if the range is not fully mapped, -EPERM for write to
+ * read-only memory, -EFAULT if the memory is gone.
+ */
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
-		      void *data, size_t len, unsigned int flags)
+		      void *data, size_t length, unsigned int flags)
 {
-	return -EOPNOTSUPP;
+	struct iopt_area_span span;
+	struct io_pagetable *iopt;
+	struct iopt_area *area;
+	unsigned long last;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	mutex_lock(&access->ioas_lock);
+	if (!access->ioas) {
+		mutex_unlock(&access->ioas_lock);
+		return -ENOENT;
+	}
+	iopt = &access->ioas->iopt;
+
+	down_read(&iopt->iova_rwsem);
+	for (area = iopt_area_span_first(&span, iopt, iova, last); area;
+	     area = iopt_area_span_next(&span)) {
+		unsigned long area_last = min(last, iopt_area_last_iova(area));
+		unsigned long bytes = area_last - span.cur + 1;
+
+		if (area->prevent_access) {
+			rc = -EINVAL;
+			break;
+		}
+		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
+		    !(area->iommu_prot & IOMMU_WRITE)) {
+			rc = -EPERM;
+			break;
+		}
+		rc = iopt_pages_rw_access(area->pages,
+					  area_start_byte(area, span.cur),
+					  data, bytes, flags);
+		if (rc)
+			break;
+		data += bytes;
+	}
+	if (!rc && !iopt_area_span_done(&span))
+		rc = -ENOENT;
+	up_read(&iopt->iova_rwsem);
+	mutex_unlock(&access->ioas_lock);
+	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);
-
-int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *out_ioas_id)
-{
-	return -ENODEV;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD_VFIO);
-
-int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
-{
-	return -EOPNOTSUPP;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_create, IOMMUFD_VFIO);
-
-int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
-{
-	return -EOPNOTSUPP;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);

@@ -1,8 +1,1067 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The IOVA map of an IOAS.
+ * The IOVA side of the pinned-page engine: struct io_pagetable.
+ *
+ * Model
+ * -----
+ * An io_pagetable is the map of one IOAS. It owns three interval trees over
+ * IOVA space:
+ *
+ *  - areas: each struct iopt_area maps an IOVA range to a byte range of an
+ *    iopt_pages (pages.c). Areas never overlap and are only ever removed
+ *    whole: an unmap must cover every area it touches.
+ *  - reserved ranges: IOVA that may not be mapped, each tagged with its
+ *    owner: a domain (what lies outside its aperture), a device (its
+ *    reserved regions, e.g. the MSI window) or the selftest.
+ *  - allowed ranges: what user space asked to keep usable. Nothing may be
+ *    reserved inside them, and automatic IOVA allocation stays inside them
+ *    when there are any.
+ *
+ * The IOVAs user space may use are the holes of the reserved tree, which is
+ * what IOMMU_IOAS_IOVA_RANGES reports.
+ *
+ * Every iommu_domain in @domains mirrors every area, and every access in
+ * @accesses may pin pages through any area. Adding a domain maps all areas
+ * into it; removing one unmaps them (pages.c decides what stays pinned).
+ * Mappings must be aligned to the largest minimum page size among the
+ * domains and accesses (iova_alignment): the IOVA, the length and the
+ * offset into the first page all.
+ *
+ * An area is created in two steps so that the slow part, pinning and
+ * mapping, runs without the IOVA lock: it is first inserted with no pages
+ * (reserving its IOVA; unmap and access pinning treat it as busy or absent),
+ * then filled, then given its pages.
+ *
+ * Locking
+ * -------
+ * domains_rwsem (outermost): write to change domains, accesses or the large
+ * page option; read for map and unmap, so the domain set is stable while an
+ * area is filled or emptied.
+ * iova_rwsem (inside it): write to change any of the three trees or the
+ * alignment; read to look areas up.
+ * iopt_pages::mutex (pages.c) nests inside both.
+ *
+ * "last" is an inclusive IOVA; lengths are checked so that last never
+ * overflows.
  */
+#include <linux/iommu.h>
+#include <linux/slab.h>
+
 #include "iommufd_private.h"
+#include "io_pagetable.h"
+
+/* One contiguous piece of memory to map: a byte range of a pages. */
+struct iopt_piece {
+	struct iopt_pages *pages;
+	unsigned long start_byte;
+	unsigned long length;
+	struct iopt_area *area;
+};
+
+/* ---------------------------------------------------------------------
+ * Finding areas.
+ */
+
+static struct iopt_area *to_area(struct interval_tree_node *node)
+{
+	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
+				  unsigned long start, unsigned long last)
+{
+	lockdep_assert_held(&iopt->iova_rwsem);
+	return to_area(interval_tree_iter_first(&iopt->area_itree, start,
+						last));
+}
+
+struct iopt_area *iopt_area_next(struct iopt_area *area, unsigned long start,
+				 unsigned long last)
+{
+	return to_area(interval_tree_iter_next(&area->node, start, last));
+}
+
+/**
+ * iopt_area_span_first() - start walking the areas covering a range
+ * @span: iteration state
+ * @iopt: the table, with iova_rwsem held
+ * @start: first IOVA
+ * @last: last IOVA
+ *
+ * Return: the area holding @start, or NULL if there is none or it is still
+ * being built. Continue with iopt_area_span_next(); iopt_area_span_done()
+ * then says whether the areas covered [@start, @last] without a gap.
+ */
+struct iopt_area *iopt_area_span_first(struct iopt_area_span *span,
+				       struct io_pagetable *iopt,
+				       unsigned long start, unsigned long last)
+{
+	span->iopt = iopt;
+	span->cur = start;
+	span->last = last;
+	span->area = iopt_area_first(iopt, start, start);
+	if (span->area && !span->area->pages)
+		span->area = NULL;
+	return span->area;
+}
+
+/**
+ * iopt_area_span_next() - the next area, if it continues the span
+ * @span: iteration state
+ *
+ * Return: the area starting right after the current one, or NULL.
+ */
+struct iopt_area *iopt_area_span_next(struct iopt_area_span *span)
+{
+	unsigned long last = iopt_area_last_iova(span->area);
+
+	if (last >= span->last) {
+		span->cur = span->last;
+		span->area = NULL;
+		return NULL;
+	}
+	span->cur = last + 1;
+	span->area = iopt_area_next(span->area, span->cur, span->cur);
+	if (span->area && (!span->area->pages ||
+			   iopt_area_iova(span->area) != span->cur))
+		span->area = NULL;
+	return span->area;
+}
+
+/**
+ * iopt_area_span_done() - whether a finished walk covered the whole range
+ * @span: iteration state after the last iopt_area_span_next()
+ *
+ * Return: true if the areas walked covered every IOVA of the range.
+ */
+bool iopt_area_span_done(struct iopt_area_span *span)
+{
+	return span->cur == span->last && !span->area;
+}
+
+/* ---------------------------------------------------------------------
+ * IOVA allocation and checks.
+ */
+
+/* Whether [start, last] has room for @length bytes at @align; where. */
+static bool hole_fits(unsigned long start, unsigned long last,
+		      unsigned long length, unsigned long align,
+		      unsigned long *iova)
+{
+	unsigned long aligned = ALIGN(start, align);
+
+	if (aligned < start || aligned > last || last - aligned < length - 1)
+		return false;
+	*iova = aligned;
+	return true;
+}
+
+/* A free IOVA in [start, last] clear of reserved ranges and areas. */
+static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long start,
+			   unsigned long last, unsigned long length,
+			   unsigned long align, unsigned long *iova)
+{
+	struct interval_tree_span_iter a, r;
+
+	interval_tree_for_each_span(&a, &iopt->area_itree, start, last) {
+		if (!a.is_hole)
+			continue;
+		interval_tree_for_each_span(&r, &iopt->reserved_itree,
+					    a.start_hole, a.last_hole) {
+			if (r.is_hole && hole_fits(r.start_hole, r.last_hole,
+						   length, align, iova))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Choose an IOVA for @length bytes. The alignment keeps that of @hint (the
+ * user address, or 0) up to the size of the mapping, so that memory in huge
+ * pages can be mapped with huge IOMMU pages.
+ */
+static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+			   unsigned long hint, unsigned long length)
+{
+	struct interval_tree_span_iter allowed;
+	unsigned long align;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (length > ULONG_MAX / 2)
+		return -EOVERFLOW;
+	align = roundup_pow_of_two(length);
+	if (hint)
+		align = min(align, 1UL << __ffs(hint));
+	align = max(align, iopt->iova_alignment);
+
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
+		return iopt_find_hole(iopt, 0, ULONG_MAX, length, align, iova) ?
+			       0 : -ENOSPC;
+
+	interval_tree_for_each_span(&allowed, &iopt->allowed_itree, 0,
+				    ULONG_MAX) {
+		if (!allowed.is_hole &&
+		    iopt_find_hole(iopt, allowed.start_used, allowed.last_used,
+				   length, align, iova))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+/* A caller-chosen IOVA range must be free and not reserved. */
+static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
+			   unsigned long length)
+{
+	unsigned long last;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (interval_tree_iter_first(&iopt->reserved_itree, iova, last))
+		return -EINVAL;
+	if (iopt_area_first(iopt, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+static bool iopt_aligned(unsigned long align, unsigned long iova,
+			 unsigned long length, unsigned int page_offset)
+{
+	return !((iova | length | page_offset) & (align - 1));
+}
+
+/* Whether every area would satisfy @align. */
+static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
+{
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX))
+		if (!iopt_aligned(align, iopt_area_iova(area),
+				  iopt_area_length(area), area->page_offset))
+			return false;
+	return true;
+}
+
+/* The alignment the current domains, accesses and options require. */
+static unsigned long iopt_required_alignment(struct io_pagetable *iopt)
+{
+	unsigned long align = iopt->disable_large_pages ? PAGE_SIZE : 1;
+	struct iommufd_access *access;
+	struct iommu_domain *domain;
+	unsigned long index;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+
+	xa_for_each(&iopt->domains, index, domain)
+		align = max(align, 1UL << __ffs(domain->pgsize_bitmap));
+	xa_for_each(&iopt->accesses, index, access)
+		align = max(align, access->iova_alignment);
+	return align;
+}
+
+/* ---------------------------------------------------------------------
+ * Creating and destroying areas.
+ */
+
+static void iopt_area_init(struct iopt_area *area, struct io_pagetable *iopt,
+			   struct iopt_piece *piece, unsigned long iova,
+			   int iommu_prot)
+{
+	area->iopt = iopt;
+	area->node.start = iova;
+	area->node.last = iova + piece->length - 1;
+	area->page_offset = piece->start_byte % PAGE_SIZE;
+	area->pages_node.start = piece->start_byte / PAGE_SIZE;
+	area->pages_node.last = (piece->start_byte + piece->length - 1) /
+				PAGE_SIZE;
+	area->iommu_prot = iommu_prot;
+}
+
+/* Take an area out of the IOVA tree and free it; it has no pages yet. */
+static void iopt_area_discard(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	kfree(area);
+}
+
+/*
+ * Map @pieces back to back from *iova on (chosen here with IOPT_ALLOC_IOVA,
+ * @hint guiding the alignment). Each piece becomes one area holding a
+ * reference on its pages. On failure nothing is left mapped or pinned.
+ */
+static int iopt_map_pieces(struct io_pagetable *iopt, struct iopt_piece *pieces,
+			   unsigned int npieces, unsigned long *iova,
+			   unsigned long hint, int iommu_prot,
+			   unsigned int flags)
+{
+	unsigned long length = 0, cur;
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i != npieces; i++) {
+		if (check_add_overflow(length, pieces[i].length, &length))
+			return -EOVERFLOW;
+		pieces[i].area = kzalloc(sizeof(*pieces[i].area),
+					 GFP_KERNEL_ACCOUNT);
+		if (!pieces[i].area) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+	}
+	if (!length) {
+		rc = -EINVAL;
+		goto out_free;
+	}
+
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (flags & IOPT_ALLOC_IOVA)
+		rc = iopt_alloc_iova(iopt, iova, hint, length);
+	else
+		rc = iopt_check_iova(iopt, *iova, length);
+	for (i = 0, cur = *iova; !rc && i != npieces; i++) {
+		if (!iopt_aligned(iopt->iova_alignment, cur, pieces[i].length,
+				  pieces[i].start_byte % PAGE_SIZE))
+			rc = -EINVAL;
+		cur += pieces[i].length;
+	}
+	if (rc) {
+		up_write(&iopt->iova_rwsem);
+		up_read(&iopt->domains_rwsem);
+		goto out_free;
+	}
+	for (i = 0, cur = *iova; i != npieces; i++) {
+		iopt_area_init(pieces[i].area, iopt, &pieces[i], cur,
+			       iommu_prot);
+		interval_tree_insert(&pieces[i].area->node, &iopt->area_itree);
+		cur += pieces[i].length;
+	}
+	up_write(&iopt->iova_rwsem);
+
+	/* The slow part: pin and map, with only the domain set locked. */
+	for (i = 0; i != npieces; i++) {
+		rc = iopt_area_fill_domains(pieces[i].area, pieces[i].pages);
+		if (rc)
+			break;
+	}
+
+	down_write(&iopt->iova_rwsem);
+	if (rc) {
+		while (i--)
+			iopt_area_unfill_domains(pieces[i].area,
+						 pieces[i].pages);
+		for (i = 0; i != npieces; i++)
+			iopt_area_discard(iopt, pieces[i].area);
+	} else {
+		for (i = 0; i != npieces; i++) {
+			kref_get(&pieces[i].pages->kref);
+			pieces[i].area->pages = pieces[i].pages;
+		}
+	}
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	return rc;
+
+out_free:
+	for (i = 0; i != npieces; i++)
+		kfree(pieces[i].area);
+	return rc;
+}
+
+/**
+ * iopt_map_user_pages() - map a range of the caller's memory
+ * @ictx: the context, for its accounting mode
+ * @iopt: the table
+ * @iova: in: the IOVA to use; out: the IOVA chosen, with IOPT_ALLOC_IOVA
+ * @uptr: start of the memory
+ * @length: bytes to map
+ * @iommu_prot: IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE
+ * @flags: IOPT_ALLOC_IOVA to choose the IOVA
+ *
+ * Return: 0 or an errno; on failure nothing changed.
+ */
+int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, void __user *uptr,
+			unsigned long length, int iommu_prot,
+			unsigned int flags)
+{
+	struct iopt_piece piece = {};
+	int rc;
+
+	piece.pages = iopt_alloc_user_pages(uptr, length,
+					    iommu_prot & IOMMU_WRITE);
+	if (IS_ERR(piece.pages))
+		return PTR_ERR(piece.pages);
+	piece.pages->account_mode = ictx->account_mode;
+	piece.start_byte = (unsigned long)uptr % PAGE_SIZE;
+	piece.length = length;
+
+	rc = iopt_map_pieces(iopt, &piece, 1, iova, (unsigned long)uptr,
+			     iommu_prot, flags);
+	iopt_put_pages(piece.pages);
+	return rc;
+}
+
+/**
+ * iopt_map_file_pages() - map a range of a memfd
+ * @ictx: the context, for its accounting mode
+ * @iopt: the table
+ * @iova: in: the IOVA to use; out: the IOVA chosen, with IOPT_ALLOC_IOVA
+ * @file: the memfd
+ * @start: byte offset in the file
+ * @length: bytes to map
+ * @iommu_prot: IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE
+ * @flags: IOPT_ALLOC_IOVA to choose the IOVA
+ *
+ * Return: 0 or an errno; on failure nothing changed.
+ */
+int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, struct file *file,
+			unsigned long start, unsigned long length,
+			int iommu_prot, unsigned int flags)
+{
+	struct iopt_piece piece = {};
+	int rc;
+
+	piece.pages = iopt_alloc_file_pages(file, start, length,
+					    iommu_prot & IOMMU_WRITE);
+	if (IS_ERR(piece.pages))
+		return PTR_ERR(piece.pages);
+	piece.pages->account_mode = ictx->account_mode;
+	piece.start_byte = start % PAGE_SIZE;
+	piece.length = length;
+
+	rc = iopt_map_pieces(iopt, &piece, 1, iova, start, iommu_prot, flags);
+	iopt_put_pages(piece.pages);
+	return rc;
+}
+
+/**
+ * iopt_copy() - map into @dst memory already mapped in @src
+ * @dst: the table receiving the mapping
+ * @src: the table holding it; may be @dst
+ * @src_iova: where the range starts in @src
+ * @length: its length
+ * @dst_iova: in: the IOVA in @dst; out: the IOVA chosen with IOPT_ALLOC_IOVA
+ * @iommu_prot: protection of the new mapping
+ * @flags: IOPT_ALLOC_IOVA to choose the IOVA
+ *
+ * The range must be covered, without gaps, by areas of @src. The new
+ * mapping shares their pages: nothing is pinned or charged twice.
+ *
+ * Return: 0 or an errno: -ENOENT when the range is not fully mapped,
+ * -EPERM when asking for write access to read-only memory.
+ */
+int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
+	      unsigned long src_iova, unsigned long length,
+	      unsigned long *dst_iova, int iommu_prot, unsigned int flags)
+{
+	struct iopt_piece *pieces = NULL;
+	struct iopt_area_span span;
+	unsigned int n = 0, i;
+	struct iopt_area *area;
+	unsigned long last;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(src_iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	/* Collect the pages under the source's lock, then let go of it. */
+	down_read(&src->iova_rwsem);
+	for (area = iopt_area_span_first(&span, src, src_iova, last); area;
+	     area = iopt_area_span_next(&span))
+		n++;
+	if (!iopt_area_span_done(&span) || !n) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	pieces = kcalloc(n, sizeof(*pieces), GFP_KERNEL_ACCOUNT);
+	if (!pieces) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	i = 0;
+	for (area = iopt_area_span_first(&span, src, src_iova, last); area;
+	     area = iopt_area_span_next(&span)) {
+		unsigned long from = max(src_iova, iopt_area_iova(area));
+		unsigned long to = min(last, iopt_area_last_iova(area));
+
+		if ((iommu_prot & IOMMU_WRITE) && !area->pages->writable) {
+			rc = -EPERM;
+			break;
+		}
+		kref_get(&area->pages->kref);
+		pieces[i].pages = area->pages;
+		pieces[i].start_byte = iopt_area_index(area) * PAGE_SIZE +
+				       area->page_offset +
+				       (from - iopt_area_iova(area));
+		pieces[i].length = to - from + 1;
+		i++;
+	}
+out_unlock:
+	up_read(&src->iova_rwsem);
+
+	if (!rc)
+		rc = iopt_map_pieces(dst, pieces, n, dst_iova, src_iova,
+				     iommu_prot, flags);
+	if (pieces) {
+		for (i = 0; i != n && pieces[i].pages; i++)
+			iopt_put_pages(pieces[i].pages);
+		kfree(pieces);
+	}
+	return rc;
+}
+
+/*
+ * Remove the areas inside [start, last]; with @all, every area. Areas still
+ * being built are busy. An area only partly inside makes the whole call
+ * fail before anything is removed.
+ */
+static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+			    unsigned long last, bool all,
+			    unsigned long *unmapped)
+{
+	unsigned long notified_iova = 0, notified_len = 0;
+	unsigned long done = 0;
+	struct iopt_area *area;
+	bool found = false;
+	int rc;
+
+again:
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+
+	rc = 0;
+	for (area = iopt_area_first(iopt, start, last); area;
+	     area = iopt_area_next(area, start, last)) {
+		if (!area->pages)
+			rc = -EBUSY;
+		else if (iopt_area_iova(area) < start ||
+			 iopt_area_last_iova(area) > last)
+			rc = -ENOENT;
+		if (rc && !all)
+			goto out_unlock;
+		rc = 0;
+	}
+
+	area = iopt_area_first(iopt, start, last);
+	while (area) {
+		struct iopt_area *next = iopt_area_next(area, start, last);
+		struct iopt_pages *pages = area->pages;
+		unsigned long first_iova = iopt_area_iova(area);
+		unsigned long length = iopt_area_length(area);
+		bool busy;
+
+		if (!pages) {
+			area = next;
+			continue;
+		}
+
+		mutex_lock(&pages->mutex);
+		busy = area->num_accesses;
+		if (busy && first_iova == notified_iova &&
+		    length == notified_len) {
+			/* An access user ignored its unmap callback. */
+			WARN_ON(true);
+			area->prevent_access = false;
+			mutex_unlock(&pages->mutex);
+			rc = -EBUSY;
+			goto out_unlock;
+		}
+		if (busy)
+			area->prevent_access = true;
+		mutex_unlock(&pages->mutex);
+		if (busy) {
+			/*
+			 * Ask every access to let go of the range, then look
+			 * again: the tree may change while unlocked.
+			 */
+			up_write(&iopt->iova_rwsem);
+			up_read(&iopt->domains_rwsem);
+			iommufd_access_notify_unmap(iopt, first_iova, length);
+			notified_iova = first_iova;
+			notified_len = length;
+			goto again;
+		}
+
+		interval_tree_remove(&area->node, &iopt->area_itree);
+		iopt_area_unfill_domains(area, pages);
+		kfree(area);
+		iopt_put_pages(pages);
+		done += length;
+		found = true;
+		area = next;
+	}
+	if (!found && !all)
+		rc = -ENOENT;
+
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	if (unmapped)
+		*unmapped = done;
+	return rc;
+}
+
+/**
+ * iopt_unmap_iova() - remove the mappings inside an IOVA range
+ * @iopt: the table
+ * @iova: first IOVA of the range
+ * @length: its length
+ * @unmapped: if not NULL, receives the bytes unmapped
+ *
+ * Return: 0, -ENOENT if no mapping lies inside or one lies only partly
+ * inside (then nothing is removed), -EBUSY if a mapping is being created.
+ */
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped)
+{
+	unsigned long last;
+
+	if (unmapped)
+		*unmapped = 0;
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_range(iopt, iova, last, false, unmapped);
+}
+
+/**
+ * iopt_unmap_all() - remove every mapping
+ * @iopt: the table
+ * @unmapped: if not NULL, receives the bytes unmapped
+ *
+ * Return: 0, also when nothing was mapped.
+ */
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
+{
+	return iopt_unmap_range(iopt, 0, ULONG_MAX, true, unmapped);
+}
+
+/* ---------------------------------------------------------------------
+ * Reserved and allowed ranges.
+ */
+
+static int iopt_reserve_locked(struct io_pagetable *iopt, unsigned long start,
+			       unsigned long last, void *owner)
+{
+	struct iopt_reserved *reserved;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (interval_tree_iter_first(&iopt->allowed_itree, start, last) ||
+	    iopt_area_first(iopt, start, last))
+		return -EADDRINUSE;
+
+	reserved = kzalloc(sizeof(*reserved), GFP_KERNEL_ACCOUNT);
+	if (!reserved)
+		return -ENOMEM;
+	reserved->node.start = start;
+	reserved->node.last = last;
+	reserved->owner = owner;
+	interval_tree_insert(&reserved->node, &iopt->reserved_itree);
+	return 0;
+}
+
+static void iopt_unreserve_locked(struct io_pagetable *iopt, void *owner)
+{
+	struct interval_tree_node *node, *next;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0,
+					     ULONG_MAX);
+	     node; node = next) {
+		struct iopt_reserved *reserved =
+			container_of(node, struct iopt_reserved, node);
+
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		if (reserved->owner == owner) {
+			interval_tree_remove(node, &iopt->reserved_itree);
+			kfree(reserved);
+		}
+	}
+}
+
+/**
+ * iopt_reserve_iova() - forbid mapping an IOVA range
+ * @iopt: the table
+ * @start: first IOVA
+ * @last: last IOVA
+ * @owner: tag for iopt_remove_reserved_iova()
+ *
+ * Return: 0, or -EADDRINUSE if the range is mapped or allowed.
+ */
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner)
+{
+	int rc;
+
+	down_write(&iopt->iova_rwsem);
+	rc = iopt_reserve_locked(iopt, start, last, owner);
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_remove_reserved_iova() - drop every range reserved by @owner
+ * @iopt: the table
+ * @owner: the tag given to iopt_reserve_iova()
+ */
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	down_write(&iopt->iova_rwsem);
+	iopt_unreserve_locked(iopt, owner);
+	up_write(&iopt->iova_rwsem);
+}
+
+/**
+ * iopt_set_allow_iova() - replace the allowed ranges
+ * @iopt: the table
+ * @allowed_iova: a tree of struct iopt_allowed; on success its nodes move
+ *                into the table and the previous ones into this tree
+ *
+ * Return: 0, or -EADDRINUSE if a new range is reserved.
+ */
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			struct rb_root_cached *allowed_iova)
+{
+	struct interval_tree_node *node;
+	struct rb_root_cached old;
+
+	down_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(allowed_iova, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (interval_tree_iter_first(&iopt->reserved_itree, node->start,
+					     node->last)) {
+			up_write(&iopt->iova_rwsem);
+			return -EADDRINUSE;
+		}
+	}
+	old = iopt->allowed_itree;
+	iopt->allowed_itree = *allowed_iova;
+	*allowed_iova = old;
+	up_write(&iopt->iova_rwsem);
+	return 0;
+}
+
+/**
+ * iopt_table_enforce_dev_resv_regions() - reserve a device's special ranges
+ * @iopt: the table the device is joining
+ * @dev: the device
+ * @sw_msi_start: receives the start of its software MSI window, if any
+ *
+ * Reserves, tagged with @dev, every region the IOMMU layer says must not be
+ * used for DMA to memory (MSI windows, direct-mapped regions).
+ *
+ * Return: 0, or an errno with nothing reserved.
+ */
+int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
+					struct device *dev,
+					phys_addr_t *sw_msi_start)
+{
+	struct iommu_resv_region *resv;
+	LIST_HEAD(resv_regions);
+	int rc = 0;
+
+	if (iommufd_should_fail())
+		return -EINVAL;
+
+	down_write(&iopt->iova_rwsem);
+	iommu_get_resv_regions(dev, &resv_regions);
+	list_for_each_entry(resv, &resv_regions, list) {
+		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
+			continue;
+		if (sw_msi_start && resv->type == IOMMU_RESV_SW_MSI)
+			*sw_msi_start = resv->start;
+		rc = iopt_reserve_locked(iopt, resv->start,
+					 resv->length - 1 + resv->start, dev);
+		if (rc)
+			break;
+	}
+	if (rc)
+		iopt_unreserve_locked(iopt, dev);
+	iommu_put_resv_regions(dev, &resv_regions);
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Domains.
+ */
+
+/* Reserve what lies outside the domain's aperture, tagged with the domain. */
+static int iopt_reserve_aperture(struct io_pagetable *iopt,
+				 struct iommu_domain *domain)
+{
+	struct iommu_domain_geometry *geo = &domain->geometry;
+	int rc;
+
+	if (!geo->force_aperture)
+		return 0;
+	if (geo->aperture_start) {
+		rc = iopt_reserve_locked(iopt, 0, geo->aperture_start - 1,
+					 domain);
+		if (rc)
+			return rc;
+	}
+	if (geo->aperture_end != ULONG_MAX) {
+		rc = iopt_reserve_locked(iopt, geo->aperture_end + 1,
+					 ULONG_MAX, domain);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Take @domain out of every area in [first area, @stop). */
+static void iopt_unfill_domain(struct io_pagetable *iopt,
+			       struct iommu_domain *domain,
+			       struct iopt_area *stop)
+{
+	struct iopt_area *area;
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area && area != stop;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		if (area->storage_domain == domain)
+			iopt_area_unfill_domain(area, area->pages, domain);
+		else
+			iopt_area_unmap_domain(area, domain);
+	}
+}
+
+/**
+ * iopt_table_add_domain() - make a domain mirror the table
+ * @iopt: the table
+ * @domain: a paging domain, not in any table
+ *
+ * Maps every area into @domain and reserves what lies outside its aperture.
+ *
+ * Return: 0, -EADDRINUSE if existing mappings do not fit the domain
+ * (outside its aperture or misaligned for its page size), or another errno;
+ * on failure nothing changed.
+ */
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain)
+{
+	unsigned long align = max(iopt->iova_alignment,
+				  1UL << __ffs(domain->pgsize_bitmap));
+	struct iopt_area *area;
+	u32 id;
+	int rc;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+
+	/* Reserve the slot first so that publishing cannot fail. */
+	rc = xa_alloc(&iopt->domains, &id, XA_ZERO_ENTRY, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_unlock;
+
+	if (!iopt_areas_aligned(iopt, align)) {
+		rc = -EADDRINUSE;
+		goto out_release;
+	}
+	rc = iopt_reserve_aperture(iopt, domain);
+	if (rc)
+		goto out_unreserve;
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		rc = iopt_area_fill_domain(area, domain);
+		if (rc) {
+			iopt_unfill_domain(iopt, domain, area);
+			goto out_unreserve;
+		}
+	}
+
+	xa_store(&iopt->domains, id, domain, GFP_KERNEL);
+	iopt->iova_alignment = align;
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return 0;
+
+out_unreserve:
+	iopt_unreserve_locked(iopt, domain);
+out_release:
+	xa_erase(&iopt->domains, id);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_table_remove_domain() - stop a domain mirroring the table
+ * @iopt: the table
+ * @domain: a domain added with iopt_table_add_domain()
+ *
+ * Unmaps every area from @domain. Pages it alone held are unpinned.
+ */
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain)
+{
+	struct iommu_domain *other = NULL, *d;
+	struct iopt_area *area;
+	unsigned long index;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+
+	xa_for_each(&iopt->domains, index, d) {
+		if (d == domain) {
+			xa_erase(&iopt->domains, index);
+			break;
+		}
+	}
+	xa_for_each(&iopt->domains, index, d) {
+		other = d;
+		break;
+	}
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		struct iopt_pages *pages = area->pages;
+
+		if (!other) {
+			iopt_area_unfill_domain(area, pages, domain);
+			continue;
+		}
+		/* Another domain takes over as the record of the PFNs. */
+		mutex_lock(&pages->mutex);
+		if (area->storage_domain == domain)
+			area->storage_domain = other;
+		mutex_unlock(&pages->mutex);
+		iopt_area_unmap_domain(area, domain);
+	}
+
+	iopt_unreserve_locked(iopt, domain);
+	iopt->iova_alignment = iopt_required_alignment(iopt);
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+}
+
+/* ---------------------------------------------------------------------
+ * Accesses and options.
+ */
+
+/**
+ * iopt_add_access() - register an in-kernel access user
+ * @iopt: the table
+ * @access: the access; its alignment requirement must be set
+ * @id: receives the index to give iopt_remove_access()
+ *
+ * Return: 0, -EADDRINUSE if existing mappings are not aligned as the access
+ * requires, or -ENOMEM.
+ */
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
+		    u32 *id)
+{
+	unsigned long align = max(iopt->iova_alignment, access->iova_alignment);
+	int rc;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (!iopt_areas_aligned(iopt, align)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
+	}
+	rc = xa_alloc(&iopt->accesses, id, access, xa_limit_16b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_unlock;
+	iopt->iova_alignment = align;
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_remove_access() - unregister an access user
+ * @iopt: the table
+ * @access: the access
+ * @iopt_access_list_id: the ID iopt_add_access() gave it
+ */
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iommufd_access *access, u32 iopt_access_list_id)
+{
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	WARN_ON(xa_erase(&iopt->accesses, iopt_access_list_id) != access);
+	iopt->iova_alignment = iopt_required_alignment(iopt);
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+}
+
+/*
+ * Large pages can only be switched while no domain holds mappings made
+ * under the other setting.
+ */
+static int iopt_set_large_pages(struct io_pagetable *iopt, bool disable)
+{
+	int rc = 0;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (iopt->disable_large_pages == disable)
+		goto out_unlock;
+	if (!xa_empty(&iopt->domains) &&
+	    !RB_EMPTY_ROOT(&iopt->area_itree.rb_root)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (disable && !iopt_areas_aligned(iopt, PAGE_SIZE)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
+	}
+	iopt->disable_large_pages = disable;
+	iopt->iova_alignment = iopt_required_alignment(iopt);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_disable_large_pages() - map every page singly from now on
+ * @iopt: the table
+ *
+ * Also requires PAGE_SIZE alignment of every mapping.
+ *
+ * Return: 0, -EADDRINUSE if existing mappings are misaligned, -EINVAL if
+ * domains already hold mappings.
+ */
+int iopt_disable_large_pages(struct io_pagetable *iopt)
+{
+	return iopt_set_large_pages(iopt, true);
+}
+
+/**
+ * iopt_enable_large_pages() - let contiguous memory use large IOMMU pages
+ * @iopt: the table
+ *
+ * Return: 0, or -EINVAL if domains already hold mappings.
+ */
+int iopt_enable_large_pages(struct io_pagetable *iopt)
+{
+	return iopt_set_large_pages(iopt, false);
+}
+
+/* ---------------------------------------------------------------------
+ * Life of the table.
+ */
 
 void iopt_init_table(struct io_pagetable *iopt)
 {
@@ -11,16 +1070,33 @@ void iopt_init_table(struct io_pagetable *iopt)
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
-	xa_init_flags(&iopt->domains, XA_FLAGS_ACCOUNT);
-	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC);
+	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
+	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	iopt->iova_alignment = 1;
+}
+
+static void iopt_free_itree(struct rb_root_cached *root, size_t offset)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
+		interval_tree_remove(node, root);
+		kfree((void *)node - offset);
+	}
 }
 
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
-	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
+	/* Domains and accesses hold the IOAS, so none are left here. */
 	WARN_ON(!xa_empty(&iopt->domains));
 	WARN_ON(!xa_empty(&iopt->accesses));
+
+	iopt_unmap_all(iopt, NULL);
+	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
+	iopt_free_itree(&iopt->allowed_itree,
+			offsetof(struct iopt_allowed, node));
+	iopt_free_itree(&iopt->reserved_itree,
+			offsetof(struct iopt_reserved, node));
 	xa_destroy(&iopt->domains);
 	xa_destroy(&iopt->accesses);
 }

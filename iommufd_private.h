@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Definitions shared by the files of iommufd. The object model, its
- * lifetime rules and the locks are described at the top of main.c.
+ * lifetime rules and the locks are described at the top of main.c; each
+ * object family's file describes its own state.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
+#include <linux/iova_bitmap.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/uaccess.h>
@@ -15,6 +17,7 @@
 #include <linux/xarray.h>
 #include <uapi/linux/iommufd.h>
 
+#include "../iommu-priv.h"
 #include "io_pagetable.h"
 
 struct iommufd_device;
@@ -58,11 +61,11 @@ struct iommufd_object {
  * @file: the file; kernel users keep the context alive through it
  * @objects: ID -> object. A reserved slot (XA_ZERO_ENTRY) is an ID that is
  *           allocated but not visible: an object being built or torn down.
- * @groups: iommu_group -> the device group state of bound devices
+ * @groups: iommu_group ID -> struct iommufd_group of the bound devices
  * @destroy_wait: woken whenever a lookup reference is dropped, for removals
  *                that wait for lookups to drain
  * @ioas_creation_lock: serializes creating the VFIO compatibility IOAS
- * @account_mode: one of enum iommufd_account, for new pinned memory
+ * @account_mode: enum iommufd_account used for new mappings
  * @vfio_ioas: the IOAS the VFIO container emulation works on, or NULL; a
  *             plain pointer, cleared when that IOAS is destroyed
  */
@@ -106,14 +109,13 @@ struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 					     enum iommufd_object_type type);
 
 /*
- * Allocate an object of structure @type, which must embed struct
- * iommufd_object as its first member, named obj. Returns a @type pointer or
- * an ERR_PTR.
+ * Allocate an object of structure @type, whose struct iommufd_object is
+ * @member and comes first. Returns a @type pointer or an ERR_PTR.
  */
-#define iommufd_object_alloc(ictx, type, obj_type)                             \
-	((type *)_iommufd_object_alloc(ictx, sizeof(type) +                    \
-				       BUILD_BUG_ON_ZERO(offsetof(type, obj)), \
-				       obj_type))
+#define iommufd_object_alloc(ictx, type, member, obj_type)                     \
+	((type *)_iommufd_object_alloc(                                        \
+		ictx, sizeof(type) + BUILD_BUG_ON_ZERO(offsetof(type, member)), \
+		obj_type))
 
 void iommufd_object_finalize(struct iommufd_ctx *ictx,
 			     struct iommufd_object *obj);
@@ -126,6 +128,8 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id);
 void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj);
+void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx,
+					struct iommufd_object *obj);
 
 /* Take a long-term reference on an object the caller already holds. */
 static inline void iommufd_object_get(struct iommufd_object *obj)
@@ -139,6 +143,16 @@ static inline void iommufd_object_drop(struct iommufd_object *obj)
 	refcount_dec(&obj->users);
 }
 
+#ifdef CONFIG_IOMMUFD_TEST
+bool iommufd_should_fail(void);
+extern size_t iommufd_test_memory_limit;
+#else
+static inline bool iommufd_should_fail(void)
+{
+	return false;
+}
+#endif
+
 /* How pinned memory is charged against RLIMIT_MEMLOCK. */
 enum iommufd_account {
 	IOPT_PAGES_ACCOUNT_USER = 0,
@@ -146,12 +160,15 @@ enum iommufd_account {
 	IOPT_PAGES_ACCOUNT_NONE = 2,
 };
 
+int iommufd_option(struct iommufd_ucmd *ucmd);
+
 /**
  * struct iommufd_ioas - an I/O address space (IOMMUFD_OBJ_IOAS)
  * @obj: object header
  * @iopt: the IOVA -> pinned memory map
- * @mutex: serializes attaching and detaching devices and picking HWPTs
- * @hwpt_list: the paging HWPTs built from this IOAS, under @mutex
+ * @mutex: serializes building and tearing down the paging HWPTs of this
+ *         IOAS and the attachments made to them; protects @hwpt_list
+ * @hwpt_list: struct iommufd_hwpt_paging built from this IOAS
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
@@ -174,13 +191,157 @@ static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+
+/**
+ * struct iommufd_hw_pagetable - what every HWPT has: an iommu_domain
+ * @obj: object header
+ * @domain: the domain; owned by the HWPT
+ */
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommu_domain *domain;
+};
+
+/**
+ * struct iommufd_hwpt_paging - a HWPT kept in step with an IOAS
+ *                              (IOMMUFD_OBJ_HWPT_PAGING)
+ * @common: the HWPT
+ * @ioas: the IOAS it mirrors; holds a reference on it
+ * @hwpt_item: in @ioas->hwpt_list while the domain mirrors the IOAS
+ * @auto_domain: created by attaching a device to the IOAS; destroyed when
+ *               its last device leaves
+ * @enforce_cache_coherency: the domain blocks non-coherent DMA
+ * @nest_parent: may serve as the parent of nested HWPTs
+ */
+struct iommufd_hwpt_paging {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_ioas *ioas;
+	struct list_head hwpt_item;
+	bool auto_domain : 1;
+	bool enforce_cache_coherency : 1;
+	bool nest_parent : 1;
+};
+
+static inline struct iommufd_hwpt_paging *
+to_hwpt_paging(struct iommufd_hw_pagetable *hwpt)
+{
+	return container_of(hwpt, struct iommufd_hwpt_paging, common);
+}
+
+static inline bool hwpt_is_paging(struct iommufd_hw_pagetable *hwpt)
+{
+	return hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING;
+}
+
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, u32 flags);
+int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+void iommufd_hwpt_paging_abort(struct iommufd_object *obj);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
+
+/**
+ * struct iommufd_group - the devices of one iommu_group bound to a context
+ * @ref: one per bound device of the group
+ * @lock: protects @hwpt and @device_list, and serializes attach, replace
+ *        and detach for the whole group
+ * @ictx: the context
+ * @group: the iommu_group, with a reference
+ * @hwpt: the HWPT the group is attached to, or NULL
+ * @device_list: the bound devices of the group that are attached to @hwpt
+ * @sw_msi_start: the software MSI window of the group's devices, if any
+ */
+struct iommufd_group {
+	struct kref ref;
+	struct mutex lock; /* see @lock above */
+	struct iommufd_ctx *ictx;
+	struct iommu_group *group;
+	struct iommufd_hw_pagetable *hwpt;
+	struct list_head device_list;
+	phys_addr_t sw_msi_start;
+};
+
+/**
+ * struct iommufd_device - a device bound by a driver (IOMMUFD_OBJ_DEVICE)
+ * @obj: object header; the binding driver holds a long-term reference
+ * @ictx: the context
+ * @igroup: its group's state
+ * @group_item: in @igroup->device_list while attached
+ * @dev: the device
+ * @enforce_cache_coherency: its IOMMU can block non-coherent DMA
+ */
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_group *igroup;
+	struct list_head group_item;
+	struct device *dev;
+	bool enforce_cache_coherency;
+};
+
+static inline struct iommufd_device *
+iommufd_get_device(struct iommufd_ucmd *ucmd, u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id,
+							IOMMUFD_OBJ_DEVICE);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_device, obj);
+}
+
+void iommufd_device_destroy(struct iommufd_object *obj);
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+
+/**
+ * struct iommufd_access - an in-kernel user of an IOAS (IOMMUFD_OBJ_ACCESS)
+ * @obj: object header; the creating driver holds a long-term reference
+ * @ictx: the context, with a reference
+ * @ioas: the IOAS attached, with a reference, or NULL; under @ioas_lock
+ * @ops: the driver's callbacks
+ * @data: passed back to @ops
+ * @iova_alignment: PAGE_SIZE if the user pins pages, else 1
+ * @iopt_access_list_id: its index in @ioas->iopt.accesses
+ * @ioas_lock: protects @ioas and serializes attach, detach and replace
+ */
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_ioas *ioas;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	unsigned long iova_alignment;
+	u32 iopt_access_list_id;
+	struct mutex ioas_lock; /* see @ioas_lock above */
+};
+
+void iommufd_access_destroy_object(struct iommufd_object *obj);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
+				 unsigned long length);
 
 #ifdef CONFIG_IOMMUFD_TEST
 int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
+bool iommufd_selftest_is_mock_dev(struct device *dev);
 int __init iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else
+static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return false;
+}
+
 static inline int iommufd_test_init(void)
 {
 	return 0;

@@ -87,6 +87,16 @@ static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	[IOMMUFD_OBJ_IOAS] = {
 		.destroy = iommufd_ioas_destroy,
 	},
+	[IOMMUFD_OBJ_DEVICE] = {
+		.destroy = iommufd_device_destroy,
+	},
+	[IOMMUFD_OBJ_HWPT_PAGING] = {
+		.destroy = iommufd_hwpt_paging_destroy,
+		.abort = iommufd_hwpt_paging_abort,
+	},
+	[IOMMUFD_OBJ_ACCESS] = {
+		.destroy = iommufd_access_destroy_object,
+	},
 #ifdef CONFIG_IOMMUFD_TEST
 	[IOMMUFD_OBJ_SELFTEST] = {
 		.destroy = iommufd_selftest_destroy,
@@ -270,11 +280,80 @@ void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 	iommufd_object_free(obj);
 }
 
+/**
+ * iommufd_object_put_and_try_destroy() - drop a reference, destroy if unused
+ * @ictx: the context
+ * @obj: a published object on which the caller holds a long-term reference
+ *
+ * Drops the caller's reference and, if nothing but the table references the
+ * object any more, destroys it, in one step under the table lock, so that it
+ * cannot race with IOMMU_DESTROY. Used for objects the kernel made for user
+ * space, such as automatic HWPTs, when their last kernel user lets go.
+ */
+void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx,
+					struct iommufd_object *obj)
+{
+	bool gone;
+
+	xa_lock(&ictx->objects);
+	refcount_dec(&obj->users);
+	gone = iommufd_object_unpublish_locked(ictx, obj);
+	xa_unlock(&ictx->objects);
+	if (gone)
+		iommufd_object_free(obj);
+}
+
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
 
 	return iommufd_object_destroy_user(ucmd->ictx, cmd->id);
+}
+
+static int iommufd_option_rlimit_mode(struct iommu_option *cmd,
+				      struct iommufd_ctx *ictx)
+{
+	if (cmd->object_id)
+		return -EINVAL;
+
+	if (cmd->op == IOMMU_OPTION_OP_GET) {
+		cmd->val64 = READ_ONCE(ictx->account_mode) ==
+			     IOPT_PAGES_ACCOUNT_MM;
+		return 0;
+	}
+	if (cmd->op == IOMMU_OPTION_OP_SET) {
+		if (!capable(CAP_SYS_RESOURCE))
+			return -EPERM;
+		if (cmd->val64 > 1)
+			return -EINVAL;
+		WRITE_ONCE(ictx->account_mode, cmd->val64 ?
+			   IOPT_PAGES_ACCOUNT_MM : IOPT_PAGES_ACCOUNT_USER);
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+int iommufd_option(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	switch (cmd->option_id) {
+	case IOMMU_OPTION_RLIMIT_MODE:
+		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
+		break;
+	case IOMMU_OPTION_HUGE_PAGES:
+		rc = iommufd_ioas_option(ucmd);
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (rc || cmd->op != IOMMU_OPTION_OP_GET)
+		return rc;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
@@ -342,7 +421,19 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
  */
 union ucmd_buffer {
 	struct iommu_destroy destroy;
+	struct iommu_hw_info info;
+	struct iommu_hwpt_alloc hwpt;
+	struct iommu_hwpt_invalidate cache;
 	struct iommu_ioas_alloc alloc;
+	struct iommu_ioas_allow_iovas allow_iovas;
+	struct iommu_ioas_copy ioas_copy;
+	struct iommu_ioas_iova_ranges iova_ranges;
+	struct iommu_ioas_map map;
+	struct iommu_ioas_map_file map_file;
+	struct iommu_ioas_unmap unmap;
+	struct iommu_ioas_change_process change_process;
+	struct iommu_option option;
+	struct iommu_vfio_ioas vfio_ioas;
 #ifdef CONFIG_IOMMUFD_TEST
 	struct iommu_test_cmd test;
 #endif
@@ -372,8 +463,30 @@ struct iommufd_ioctl_op {
 
 static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
+		 __reserved),
+	IOCTL_OP(IOMMU_HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
+		 __reserved),
+	IOCTL_OP(IOMMU_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
+		 struct iommu_hwpt_invalidate, __reserved),
 	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
 		 struct iommu_ioas_alloc, out_ioas_id),
+	IOCTL_OP(IOMMU_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
+		 struct iommu_ioas_allow_iovas, allowed_iovas),
+	IOCTL_OP(IOMMU_IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
+		 struct iommu_ioas_change_process, __reserved),
+	IOCTL_OP(IOMMU_IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy,
+		 src_iova),
+	IOCTL_OP(IOMMU_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
+		 struct iommu_ioas_iova_ranges, out_iova_alignment),
+	IOCTL_OP(IOMMU_IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map, iova),
+	IOCTL_OP(IOMMU_IOAS_MAP_FILE, iommufd_ioas_map_file,
+		 struct iommu_ioas_map_file, iova),
+	IOCTL_OP(IOMMU_IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
+		 length),
+	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),
+	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
+		 __reserved),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOCTL_OP(IOMMU_TEST_CMD, iommufd_test, struct iommu_test_cmd, last),
 #endif
@@ -520,6 +633,8 @@ static void __exit iommufd_exit(void)
 module_init(iommufd_init);
 module_exit(iommufd_exit);
 
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
+MODULE_IMPORT_NS(IOMMUFD);
 MODULE_DESCRIPTION("I/O address space management for user space (/dev/iommu)");
 MODULE_LICENSE("GPL");
 MODULE_ALIAS_MISCDEV(MISC_DYNAMIC_MINOR);

@@ -1,19 +1,907 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * IOMMU_TEST_CMD and the mock IOMMU driver (CONFIG_IOMMUFD_TEST).
+ * CONFIG_IOMMUFD_TEST: a mock IOMMU driver and the IOMMU_TEST_CMD ioctl.
+ *
+ * The mock driver
+ * ---------------
+ * Mock devices live on their own bus, "iommufd_mock", behind one mock
+ * iommu_device; each is alone in its iommu_group. Their paging domains
+ * translate MOCK_APERTURE_START..MOCK_APERTURE_LAST in pages of half the
+ * CPU page size (MOCK_IO_PAGE_SIZE), so that iommufd's handling of I/O
+ * pages smaller than CPU pages is exercised. A domain records its
+ * translations in an xarray indexed by IOVA / MOCK_IO_PAGE_SIZE, holding
+ * the physical address / MOCK_IO_PAGE_SIZE.
+ *
+ * Test objects
+ * ------------
+ * IOMMU_TEST_OP_MOCK_DOMAIN creates a mock device, binds it to the file and
+ * attaches it; the SELFTEST object that represents it owns the device until
+ * it is destroyed, which detaches, unbinds and deletes the device.
+ * IOMMU_TEST_OP_CREATE_ACCESS creates an in-kernel access user owned by a
+ * new file descriptor: closing the descriptor destroys the access and
+ * releases everything it pinned. The access holds the iommufd open.
+ *
+ * Fault injection: iommufd_should_fail() is a fault_attr ("fail_iommufd" in
+ * debugfs) that fail-nth also drives, so error paths that do not allocate
+ * can be walked too.
  */
+#include <linux/anon_inodes.h>
+#include <linux/debugfs.h>
+#include <linux/fault-inject.h>
+#include <linux/file.h>
+#include <linux/iommu.h>
+#include <linux/platform_device.h>
+#include <linux/property.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+#include <uapi/linux/iommufd.h>
+
+#include "../iommu-priv.h"
 #include "iommufd_private.h"
 #include "iommufd_test.h"
 
+static DECLARE_FAULT_ATTR(fail_iommufd);
+static struct dentry *dbgfs_root;
+
+/**
+ * iommufd_should_fail() - a fault injection point
+ *
+ * Return: true when fault injection (fail-nth, or the fail_iommufd
+ * debugfs attribute) says the caller should pretend to fail.
+ */
+bool iommufd_should_fail(void)
+{
+	return should_fail(&fail_iommufd, 1);
+}
+
+#define MOCK_IO_PAGE_SIZE (PAGE_SIZE / 2)
+#define MOCK_HUGE_PAGE_SIZE (512 * MOCK_IO_PAGE_SIZE)
+
+/* ---------------------------------------------------------------------
+ * Mock devices and their IOMMU.
+ */
+
+struct mock_dev {
+	struct device dev;
+	u32 flags;
+	int id;
+};
+
+static const struct bus_type iommufd_mock_bus_type = {
+	.name = "iommufd_mock",
+};
+
+/*
+ * Devices without firmware description get the first IOMMU registered
+ * without a fwnode (VT-d, on a PC): mock devices name theirs instead.
+ */
+static struct fwnode_handle mock_iommu_fwnode;
+static struct iommu_device mock_iommu_device = {
+	.fwnode = &mock_iommu_fwnode,
+};
+
+static struct notifier_block mock_bus_nb;
+static DEFINE_IDA(mock_dev_ida);
+
+static struct mock_dev *to_mock_dev(struct device *dev)
+{
+	return container_of(dev, struct mock_dev, dev);
+}
+
+bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return dev->bus == &iommufd_mock_bus_type;
+}
+
+struct mock_iommu_domain {
+	struct iommu_domain domain;
+	struct xarray pfns;	/* IOVA / MOCK_IO_PAGE_SIZE -> phys / same */
+};
+
+static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_iommu_domain, domain);
+}
+
+static int mock_attach_nop(struct iommu_domain *domain, struct device *dev)
+{
+	return 0;
+}
+
+static const struct iommu_domain_ops mock_blocking_ops = {
+	.attach_dev = mock_attach_nop,
+};
+
+static struct iommu_domain mock_blocking_domain = {
+	.type = IOMMU_DOMAIN_BLOCKED,
+	.ops = &mock_blocking_ops,
+};
+
+static size_t mock_unmap_pages(struct iommu_domain *domain, unsigned long iova,
+			       size_t pgsize, size_t pgcount,
+			       struct iommu_iotlb_gather *gather)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	size_t done;
+
+	/* Stop at the first hole: iommufd never unmaps what it did not map. */
+	for (done = 0; done < pgsize * pgcount; done += MOCK_IO_PAGE_SIZE)
+		if (WARN_ON(!xa_erase(&mock->pfns,
+				      (iova + done) / MOCK_IO_PAGE_SIZE)))
+			break;
+	return done;
+}
+
+static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
+			  phys_addr_t paddr, size_t pgsize, size_t pgcount,
+			  int prot, gfp_t gfp, size_t *mapped)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	size_t size = pgsize * pgcount, done;
+	void *old;
+
+	if (WARN_ON(iova % MOCK_IO_PAGE_SIZE || paddr % MOCK_IO_PAGE_SIZE))
+		return -EINVAL;
+	if (iommufd_should_fail())
+		return -ENOENT;
+
+	for (done = 0; done != size; done += MOCK_IO_PAGE_SIZE) {
+		old = xa_store(&mock->pfns, (iova + done) / MOCK_IO_PAGE_SIZE,
+			       xa_mk_value((paddr + done) / MOCK_IO_PAGE_SIZE),
+			       gfp);
+		if (xa_is_err(old)) {
+			if (done)
+				mock_unmap_pages(domain, iova, done, 1, NULL);
+			return xa_err(old);
+		}
+		WARN_ON(old);
+	}
+	*mapped = size;
+	return 0;
+}
+
+static phys_addr_t mock_iova_to_phys(struct iommu_domain *domain,
+				     dma_addr_t iova)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	void *ent;
+
+	ent = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
+	if (WARN_ON(!ent))
+		return 0;
+	return xa_to_value(ent) * MOCK_IO_PAGE_SIZE + iova % MOCK_IO_PAGE_SIZE;
+}
+
+static void mock_domain_free(struct iommu_domain *domain)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+
+	WARN_ON(!xa_empty(&mock->pfns));
+	xa_destroy(&mock->pfns);
+	kfree(mock);
+}
+
+static const struct iommu_domain_ops mock_paging_ops = {
+	.attach_dev = mock_attach_nop,
+	.map_pages = mock_map_pages,
+	.unmap_pages = mock_unmap_pages,
+	.iova_to_phys = mock_iova_to_phys,
+	.free = mock_domain_free,
+};
+
+static struct iommu_domain *
+mock_domain_alloc_user(struct device *dev, u32 flags,
+		       struct iommu_domain *parent,
+		       const struct iommu_user_data *user_data)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct mock_iommu_domain *mock;
+
+	/* Nested and dirty-tracking mock domains come with those features. */
+	if (parent || user_data || (flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT))
+		return ERR_PTR(-EOPNOTSUPP);
+
+	mock = kzalloc(sizeof(*mock), GFP_KERNEL);
+	if (!mock)
+		return ERR_PTR(-ENOMEM);
+	mock->domain.type = IOMMU_DOMAIN_UNMANAGED;
+	mock->domain.ops = &mock_paging_ops;
+	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	if (mdev->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
+		mock->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
+	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
+	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+	mock->domain.geometry.force_aperture = true;
+	xa_init(&mock->pfns);
+	return &mock->domain;
+}
+
+static bool mock_capable(struct device *dev, enum iommu_cap cap)
+{
+	return cap == IOMMU_CAP_CACHE_COHERENCY;
+}
+
+static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
+{
+	struct iommu_test_hw_info *info;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return ERR_PTR(-ENOMEM);
+	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+	*length = sizeof(*info);
+	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	return info;
+}
+
+static struct iommu_device *mock_probe_device(struct device *dev)
+{
+	if (!iommufd_selftest_is_mock_dev(dev))
+		return ERR_PTR(-ENODEV);
+	return &mock_iommu_device;
+}
+
+static const struct iommu_ops mock_ops = {
+	.owner = THIS_MODULE,
+	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
+	.capable = mock_capable,
+	.hw_info = mock_hw_info,
+	.domain_alloc_user = mock_domain_alloc_user,
+	.probe_device = mock_probe_device,
+	.device_group = generic_device_group,
+	.default_domain = &mock_blocking_domain,
+	.blocked_domain = &mock_blocking_domain,
+	.default_domain_ops = &mock_paging_ops,
+};
+
+static void mock_dev_release(struct device *dev)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	ida_free(&mock_dev_ida, mdev->id);
+	kfree(mdev);
+}
+
+static const struct property_entry mock_pasid_props[] = {
+	PROPERTY_ENTRY_U32("pasid-num-bits", MOCK_PASID_WIDTH),
+	{}
+};
+
+static struct mock_dev *mock_dev_create(u32 flags)
+{
+	const u32 valid = MOCK_FLAGS_DEVICE_NO_DIRTY |
+			  MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID;
+	struct mock_dev *mdev;
+	int rc;
+
+	if (flags & ~valid)
+		return ERR_PTR(-EINVAL);
+
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
+	if (!mdev)
+		return ERR_PTR(-ENOMEM);
+	rc = ida_alloc(&mock_dev_ida, GFP_KERNEL);
+	if (rc < 0) {
+		kfree(mdev);
+		return ERR_PTR(rc);
+	}
+	mdev->id = rc;
+	/* From here on the release callback frees mdev and its ID. */
+	device_initialize(&mdev->dev);
+	mdev->flags = flags;
+	mdev->dev.release = mock_dev_release;
+	mdev->dev.bus = &iommufd_mock_bus_type;
+
+	rc = dev_set_name(&mdev->dev, "iommufd_mock%u", mdev->id);
+	if (rc)
+		goto err_put;
+	if (flags & MOCK_FLAGS_DEVICE_PASID) {
+		rc = device_create_managed_software_node(&mdev->dev,
+							 mock_pasid_props,
+							 NULL);
+		if (rc)
+			goto err_put;
+	}
+	rc = iommu_fwspec_init(&mdev->dev, &mock_iommu_fwnode);
+	if (rc)
+		goto err_put;
+	rc = device_add(&mdev->dev);
+	if (rc)
+		goto err_put;
+	return mdev;
+
+err_put:
+	put_device(&mdev->dev);
+	return ERR_PTR(rc);
+}
+
+static void mock_dev_destroy(struct mock_dev *mdev)
+{
+	device_unregister(&mdev->dev);
+}
+
+/* ---------------------------------------------------------------------
+ * The SELFTEST object: a mock device bound and attached.
+ */
+
+struct selftest_obj {
+	struct iommufd_object obj;
+	struct mock_dev *mdev;
+	struct iommufd_device *idev;
+};
+
 void iommufd_selftest_destroy(struct iommufd_object *obj)
 {
+	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
+
+	iommufd_device_detach(sobj->idev);
+	iommufd_device_unbind(sobj->idev);
+	mock_dev_destroy(sobj->mdev);
 }
+
+static int test_mock_domain(struct iommufd_ucmd *ucmd,
+			    struct iommu_test_cmd *cmd, u32 dev_flags)
+{
+	struct selftest_obj *sobj;
+	struct iommufd_device *idev;
+	struct mock_dev *mdev;
+	u32 pt_id = cmd->id;
+	u32 idev_id;
+	int rc;
+
+	sobj = iommufd_object_alloc(ucmd->ictx, struct selftest_obj, obj,
+				    IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+
+	mdev = mock_dev_create(dev_flags);
+	if (IS_ERR(mdev)) {
+		rc = PTR_ERR(mdev);
+		goto out_abort;
+	}
+	idev = iommufd_device_bind(ucmd->ictx, &mdev->dev, &idev_id);
+	if (IS_ERR(idev)) {
+		rc = PTR_ERR(idev);
+		goto out_mdev;
+	}
+	rc = iommufd_device_attach(idev, &pt_id);
+	if (rc)
+		goto out_unbind;
+	sobj->mdev = mdev;
+	sobj->idev = idev;
+
+	/* mock_domain and mock_domain_flags share their first members. */
+	cmd->mock_domain.out_stdev_id = sobj->obj.id;
+	cmd->mock_domain.out_hwpt_id = pt_id;
+	cmd->mock_domain.out_idev_id = idev_id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_detach;
+	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
+	return 0;
+
+out_detach:
+	iommufd_device_detach(idev);
+out_unbind:
+	iommufd_device_unbind(idev);
+out_mdev:
+	mock_dev_destroy(mdev);
+out_abort:
+	iommufd_object_abort(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+static struct selftest_obj *get_selftest_obj(struct iommufd_ucmd *ucmd, u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct selftest_obj, obj);
+}
+
+static int test_mock_domain_replace(struct iommufd_ucmd *ucmd,
+				    struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj;
+	u32 pt_id = cmd->mock_domain_replace.pt_id;
+	int rc;
+
+	sobj = get_selftest_obj(ucmd, cmd->id);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	rc = iommufd_device_replace(sobj->idev, &pt_id);
+	if (!rc) {
+		cmd->mock_domain_replace.pt_id = pt_id;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+static int test_add_reserved(struct iommufd_ucmd *ucmd,
+			     struct iommu_test_cmd *cmd)
+{
+	unsigned long start = cmd->add_reserved.start;
+	unsigned long length = cmd->add_reserved.length;
+	struct iommufd_ioas *ioas;
+	unsigned long last;
+	int rc;
+
+	if (!length || cmd->add_reserved.start != start ||
+	    cmd->add_reserved.length != length ||
+	    check_add_overflow(start, length - 1, &last))
+		return -EOVERFLOW;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	rc = iopt_reserve_iova(&ioas->iopt, start, last, NULL);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+/* The mock domain of a paging HWPT; the caller puts the HWPT. */
+static struct iommufd_hw_pagetable *
+get_mock_hwpt(struct iommufd_ucmd *ucmd, u32 id,
+	      struct mock_iommu_domain **mock)
+{
+	struct iommufd_object *obj;
+	struct iommufd_hw_pagetable *hwpt;
+
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if (hwpt->domain->ops != &mock_paging_ops) {
+		iommufd_put_object(ucmd->ictx, obj);
+		return ERR_PTR(-EINVAL);
+	}
+	*mock = to_mock_domain(hwpt->domain);
+	return hwpt;
+}
+
+/* Check that the mock domain maps [iova, iova + length) to the user memory. */
+static int test_md_check_map(struct iommufd_ucmd *ucmd,
+			     struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->check_map.iova;
+	unsigned long uptr = cmd->check_map.uptr;
+	u64 left = cmd->check_map.length;
+	struct iommufd_hw_pagetable *hwpt;
+	struct mock_iommu_domain *mock;
+	int rc = 0;
+
+	if (iova % MOCK_IO_PAGE_SIZE || left % MOCK_IO_PAGE_SIZE ||
+	    uptr % MOCK_IO_PAGE_SIZE || !left)
+		return -EINVAL;
+
+	hwpt = get_mock_hwpt(ucmd, cmd->id, &mock);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+
+	for (; left; left -= MOCK_IO_PAGE_SIZE, iova += MOCK_IO_PAGE_SIZE,
+	     uptr += MOCK_IO_PAGE_SIZE) {
+		struct page *page;
+		phys_addr_t want;
+		void *ent;
+
+		if (get_user_pages_fast(uptr & PAGE_MASK, 1, 0, &page) != 1) {
+			rc = -EFAULT;
+			break;
+		}
+		want = page_to_phys(page) + uptr % PAGE_SIZE;
+		put_page(page);
+
+		ent = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
+		if (!ent || xa_to_value(ent) * MOCK_IO_PAGE_SIZE != want) {
+			rc = -EINVAL;
+			break;
+		}
+	}
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
+/*
+ * Check the pin count of every small page in the user range: a pin adds
+ * GUP_PIN_COUNTING_BIAS to the page's reference count. Large folios count
+ * pins per folio and are not checked.
+ */
+static int test_md_check_refs(struct iommufd_ucmd *ucmd,
+			      struct iommu_test_cmd *cmd)
+{
+	unsigned long uptr = cmd->check_refs.uptr;
+	u64 left = cmd->check_refs.length;
+	unsigned long end;
+
+	if (left % PAGE_SIZE || uptr % PAGE_SIZE ||
+	    check_add_overflow(uptr, (unsigned long)left, &end))
+		return -EINVAL;
+
+	for (; left; left -= PAGE_SIZE, uptr += PAGE_SIZE) {
+		struct page *page;
+		bool ok;
+
+		if (get_user_pages_fast(uptr, 1, 0, &page) != 1)
+			return -EFAULT;
+		ok = PageCompound(page) ||
+		     page_ref_count(page) / GUP_PIN_COUNTING_BIAS ==
+			     cmd->check_refs.refs;
+		put_page(page);
+		if (!ok)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Accesses, each owned by a file descriptor.
+ */
+
+struct selftest_access {
+	struct iommufd_access *access;
+	struct file *file;
+	struct mutex lock;	/* protects items and next_id */
+	struct list_head items;
+	unsigned int next_id;
+};
+
+struct selftest_access_item {
+	struct list_head node;
+	unsigned long iova;
+	size_t length;
+	unsigned int id;
+};
+
+static const struct file_operations selftest_access_fops;
+
+/* The access behind a descriptor, with a file reference; fput() it. */
+static struct selftest_access *selftest_access_get(int fd)
+{
+	struct file *file = fget(fd);
+
+	if (!file)
+		return ERR_PTR(-EBADFD);
+	if (file->f_op != &selftest_access_fops) {
+		fput(file);
+		return ERR_PTR(-EBADFD);
+	}
+	return file->private_data;
+}
+
+static void selftest_access_unpin_item(struct selftest_access *staccess,
+				       struct selftest_access_item *item)
+{
+	iommufd_access_unpin_pages(staccess->access, item->iova, item->length);
+	list_del(&item->node);
+	kfree(item);
+}
+
+/* The unmap callback: give back everything pinned in the range. */
+static void selftest_access_unmap(void *data, unsigned long iova,
+				  unsigned long length)
+{
+	struct selftest_access *staccess = data;
+	struct selftest_access_item *item, *tmp;
+	unsigned long last = iova + length - 1;
+
+	mutex_lock(&staccess->lock);
+	list_for_each_entry_safe(item, tmp, &staccess->items, node) {
+		if (item->iova > last || item->iova + item->length - 1 < iova)
+			continue;
+		selftest_access_unpin_item(staccess, item);
+	}
+	mutex_unlock(&staccess->lock);
+}
+
+static const struct iommufd_access_ops selftest_access_ops_pin = {
+	.needs_pin_pages = 1,
+	.unmap = selftest_access_unmap,
+};
+
+static const struct iommufd_access_ops selftest_access_ops = {
+	.unmap = selftest_access_unmap,
+};
+
+static int selftest_access_release(struct inode *inode, struct file *filep)
+{
+	struct selftest_access *staccess = filep->private_data;
+
+	if (staccess->access) {
+		iommufd_access_detach(staccess->access);
+		iommufd_access_destroy(staccess->access);
+	}
+	WARN_ON(!list_empty(&staccess->items));
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+	return 0;
+}
+
+static const struct file_operations selftest_access_fops = {
+	.release = selftest_access_release,
+};
+
+static int test_create_access(struct iommufd_ucmd *ucmd,
+			      struct iommu_test_cmd *cmd)
+{
+	u32 flags = cmd->create_access.flags;
+	struct selftest_access *staccess;
+	struct iommufd_access *access;
+	struct file *file;
+	u32 access_id;
+	int fd, rc;
+
+	if (flags & ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
+		return -EOPNOTSUPP;
+
+	staccess = kzalloc(sizeof(*staccess), GFP_KERNEL_ACCOUNT);
+	if (!staccess)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&staccess->items);
+	mutex_init(&staccess->lock);
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		rc = fd;
+		goto out_free;
+	}
+	file = anon_inode_getfile("[iommufd_test_access]",
+				  &selftest_access_fops, staccess, O_RDWR);
+	if (IS_ERR(file)) {
+		rc = PTR_ERR(file);
+		goto out_put_fd;
+	}
+	/* From here on the file's release frees staccess. */
+	staccess->file = file;
+
+	access = iommufd_access_create(ucmd->ictx,
+				       (flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) ?
+					       &selftest_access_ops_pin :
+					       &selftest_access_ops,
+				       staccess, &access_id);
+	if (IS_ERR(access)) {
+		rc = PTR_ERR(access);
+		goto out_fput;
+	}
+	staccess->access = access;
+	rc = iommufd_access_attach(access, cmd->id);
+	if (rc)
+		goto out_fput;
+
+	cmd->create_access.out_access_fd = fd;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_fput;
+	fd_install(fd, file);
+	return 0;
+
+out_fput:
+	put_unused_fd(fd);
+	fput(file);
+	return rc;
+out_put_fd:
+	put_unused_fd(fd);
+out_free:
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+	return rc;
+}
+
+static int test_access_replace_ioas(struct iommufd_ucmd *ucmd,
+				    struct iommu_test_cmd *cmd)
+{
+	struct selftest_access *staccess = selftest_access_get(cmd->id);
+	int rc;
+
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	rc = iommufd_access_replace(staccess->access,
+				    cmd->access_replace_ioas.ioas_id);
+	fput(staccess->file);
+	return rc;
+}
+
+/* Whether pinned @pages are the pages mapped at user address @uptr. */
+static int check_pages_match(struct page **pages, unsigned long npages,
+			     unsigned long uptr)
+{
+	unsigned long i;
+
+	for (i = 0; i != npages; i++, uptr += PAGE_SIZE) {
+		struct page *page;
+		bool same;
+
+		if (get_user_pages_fast(uptr, 1, 0, &page) != 1)
+			return -EFAULT;
+		same = page == pages[i];
+		put_page(page);
+		if (!same)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int test_access_pages(struct iommufd_ucmd *ucmd,
+			     struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->access_pages.iova;
+	unsigned long length = cmd->access_pages.length;
+	unsigned long uptr = cmd->access_pages.uptr;
+	u32 flags = cmd->access_pages.flags;
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	unsigned long npages, end;
+	struct page **pages;
+	int rc;
+
+	if (flags & ~MOCK_FLAGS_ACCESS_WRITE)
+		return -EOPNOTSUPP;
+	if (!length || cmd->access_pages.iova != iova ||
+	    cmd->access_pages.length != length ||
+	    check_add_overflow(iova, length, &end))
+		return -EOVERFLOW;
+
+	staccess = selftest_access_get(cmd->id);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	if (staccess->access->ops != &selftest_access_ops_pin) {
+		rc = -EOPNOTSUPP;
+		goto out_fput;
+	}
+
+	npages = (ALIGN(end, PAGE_SIZE) - ALIGN_DOWN(iova, PAGE_SIZE)) /
+		 PAGE_SIZE;
+	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages) {
+		rc = -ENOMEM;
+		goto out_fput;
+	}
+
+	/* Pin and record under the lock so unmap always finds the item. */
+	mutex_lock(&staccess->lock);
+	rc = iommufd_access_pin_pages(staccess->access, iova, length, pages,
+				      (flags & MOCK_FLAGS_ACCESS_WRITE) ?
+					      IOMMUFD_ACCESS_RW_WRITE : 0);
+	if (rc)
+		goto out_unlock;
+	if (uptr) {
+		rc = check_pages_match(pages, npages, uptr & PAGE_MASK);
+		if (rc)
+			goto out_unpin;
+	}
+	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
+	if (!item) {
+		rc = -ENOMEM;
+		goto out_unpin;
+	}
+	item->iova = iova;
+	item->length = length;
+	item->id = staccess->next_id++;
+	list_add_tail(&item->node, &staccess->items);
+
+	cmd->access_pages.out_access_pages_id = item->id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		selftest_access_unpin_item(staccess, item);
+		goto out_unlock;
+	}
+	goto out_unlock;
+
+out_unpin:
+	iommufd_access_unpin_pages(staccess->access, iova, length);
+out_unlock:
+	mutex_unlock(&staccess->lock);
+	kvfree(pages);
+out_fput:
+	fput(staccess->file);
+	return rc;
+}
+
+static int test_destroy_access_pages(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	struct selftest_access *staccess = selftest_access_get(cmd->id);
+	struct selftest_access_item *item;
+	int rc = -ENOENT;
+
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	mutex_lock(&staccess->lock);
+	list_for_each_entry(item, &staccess->items, node) {
+		if (item->id == cmd->destroy_access_pages.access_pages_id) {
+			selftest_access_unpin_item(staccess, item);
+			rc = 0;
+			break;
+		}
+	}
+	mutex_unlock(&staccess->lock);
+	fput(staccess->file);
+	return rc;
+}
+
+static int test_access_rw(struct iommufd_ucmd *ucmd,
+			  struct iommu_test_cmd *cmd)
+{
+	void __user *uptr = u64_to_user_ptr(cmd->access_rw.uptr);
+	unsigned long iova = cmd->access_rw.iova;
+	size_t length = cmd->access_rw.length;
+	u32 flags = cmd->access_rw.flags;
+	struct selftest_access *staccess;
+	unsigned int rw_flags = 0;
+	void *buf;
+	int rc;
+
+	if (flags & ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH))
+		return -EOPNOTSUPP;
+	if (cmd->access_rw.iova != iova || cmd->access_rw.length != length ||
+	    length > SZ_64M)
+		return -EINVAL;
+	if (flags & MOCK_ACCESS_RW_WRITE)
+		rw_flags |= IOMMUFD_ACCESS_RW_WRITE;
+	if (flags & MOCK_ACCESS_RW_SLOW_PATH)
+		rw_flags |= __IOMMUFD_ACCESS_RW_SLOW_PATH;
+
+	staccess = selftest_access_get(cmd->id);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+
+	buf = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out_fput;
+	}
+	if ((flags & MOCK_ACCESS_RW_WRITE) && copy_from_user(buf, uptr, length)) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+	rc = iommufd_access_rw(staccess->access, iova, buf, length, rw_flags);
+	if (!rc && !(flags & MOCK_ACCESS_RW_WRITE) &&
+	    copy_to_user(uptr, buf, length))
+		rc = -EFAULT;
+out_free:
+	kvfree(buf);
+out_fput:
+	fput(staccess->file);
+	return rc;
+}
+
+/* The smallest useful limit: one run of the engine's PFN batches. */
+#define TEST_MEMORY_LIMIT_MIN 16
 
 int iommufd_test(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_test_cmd *cmd = ucmd->cmd;
 
 	switch (cmd->op) {
+	case IOMMU_TEST_OP_ADD_RESERVED:
+		return test_add_reserved(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DOMAIN:
+		return test_mock_domain(ucmd, cmd, 0);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		return test_mock_domain(ucmd, cmd,
+					cmd->mock_domain_flags.dev_flags);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		return test_mock_domain_replace(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_MAP:
+		return test_md_check_map(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_REFS:
+		return test_md_check_refs(ucmd, cmd);
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		return test_create_access(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return test_access_replace_ioas(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		return test_access_pages(ucmd, cmd);
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+		return test_destroy_access_pages(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_RW:
+		return test_access_rw(ucmd, cmd);
+	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
+		if (cmd->memory_limit.limit < TEST_MEMORY_LIMIT_MIN)
+			return -EINVAL;
+		iommufd_test_memory_limit = cmd->memory_limit.limit;
+		return 0;
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -21,9 +909,39 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 
 int __init iommufd_test_init(void)
 {
+	int rc;
+
+	dbgfs_root = fault_create_debugfs_attr("fail_iommufd", NULL,
+					       &fail_iommufd);
+
+	rc = bus_register(&iommufd_mock_bus_type);
+	if (rc)
+		goto err_dbgfs;
+	rc = iommu_device_sysfs_add(&mock_iommu_device, NULL, NULL, "%s",
+				    "iommufd-mock");
+	if (rc)
+		goto err_bus;
+	mock_iommu_device.max_pasids = 1U << MOCK_PASID_WIDTH;
+	rc = iommu_device_register_bus(&mock_iommu_device, &mock_ops,
+				       &iommufd_mock_bus_type, &mock_bus_nb);
+	if (rc)
+		goto err_sysfs;
 	return 0;
+
+err_sysfs:
+	iommu_device_sysfs_remove(&mock_iommu_device);
+err_bus:
+	bus_unregister(&iommufd_mock_bus_type);
+err_dbgfs:
+	debugfs_remove_recursive(dbgfs_root);
+	return rc;
 }
 
 void iommufd_test_exit(void)
 {
+	iommu_device_unregister_bus(&mock_iommu_device, &iommufd_mock_bus_type,
+				    &mock_bus_nb);
+	iommu_device_sysfs_remove(&mock_iommu_device);
+	bus_unregister(&iommufd_mock_bus_type);
+	debugfs_remove_recursive(dbgfs_root);
 }

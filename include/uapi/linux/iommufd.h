@@ -335,8 +335,8 @@ struct iommu_option {
 
 /**
  * enum iommufd_vfio_ioas_op - operations of ioctl(IOMMU_VFIO_IOAS)
- * @IOMMU_VFIO_IOAS_GET: return the IOAS the VFIO container emulation uses,
- *                       creating one if there is none yet
+ * @IOMMU_VFIO_IOAS_GET: return the IOAS the VFIO container emulation uses;
+ *                       ENODEV if there is none
  * @IOMMU_VFIO_IOAS_SET: make @ioas_id the IOAS the emulation uses
  * @IOMMU_VFIO_IOAS_CLEAR: leave the emulation without an IOAS
  */
@@ -355,8 +355,9 @@ enum iommufd_vfio_ioas_op {
  *
  * The VFIO container ioctls carry no object IDs, so their emulation on an
  * iommufd works on one chosen IOAS. This ioctl reads or changes that choice.
- * A VFIO group joined to the file takes the IOAS chosen at that moment and
- * keeps it. Neither SET nor CLEAR destroys an IOAS created by GET.
+ * A VFIO group joined to the file takes the IOAS chosen at that moment,
+ * creating one if none is chosen, and keeps it. Neither SET nor CLEAR
+ * destroys an IOAS created that way.
  */
 struct iommu_vfio_ioas {
 	__u32 size;

@@ -1,0 +1,1543 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The memory side of the pinned-page engine: struct iopt_pages.
+ *
+ * Model
+ * -----
+ * An iopt_pages stands for a run of npages pages of memory, either user
+ * memory starting at a page-aligned address (IOAS_MAP) or memfd pages
+ * starting at a page-aligned offset (IOAS_MAP_FILE). Pages are named by
+ * their index, 0 to npages - 1. One iopt_pages is created per mapping
+ * request and shared by every area that maps some of it: IOAS_COPY makes a
+ * new area on the same iopt_pages, in the same or another IOAS.
+ *
+ * Nothing is pinned when an iopt_pages is created. A page is pinned while,
+ * and only while, something holds it. There are two kinds of holder:
+ *
+ *  - areas in domains_itree: an area whose IOAS has at least one
+ *    iommu_domain has all its pages mapped into those domains;
+ *  - ranges in access_itree: in-kernel access users that pinned pages
+ *    through iommufd_access_pin_pages().
+ *
+ * A held page is pinned exactly once, however many holders it has, and
+ * charged to RLIMIT_MEMLOCK exactly once. Its PFN is stored in one of two
+ * tiers:
+ *
+ *  1. pinned_pfns, an xarray, for every index covered by access_itree;
+ *  2. otherwise the storage_domain of any area in domains_itree covering
+ *     the index: the PFN is read back with iommu_iova_to_phys(). Keeping no
+ *     copy of our own is what makes a pinned GiB cost only its page tables.
+ *
+ * Finding PFNs
+ * ------------
+ * Every operation that needs PFNs for a range of indexes (filling a
+ * domain, pinning for an access, reading for iommufd_access_rw()) walks
+ * the range in spans with pfn_reader: a span covered by access_itree is
+ * read from the xarray, one covered only by domains_itree from a domain,
+ * and one covered by nothing is pinned from the source memory there and
+ * then. PFNs are collected into a pfn_batch, a bounded array of physically
+ * contiguous runs, which is then handed to the consumer: mapped into
+ * domains with the largest runs possible, stored into the xarray, or
+ * copied through.
+ *
+ * Unpinning is the mirror image: after a holder is removed from its tree,
+ * the indexes of its range that no remaining holder covers are unpinned,
+ * with PFNs read from the tier the holder used, after any domain mapping of
+ * them is gone.
+ *
+ * Locking
+ * -------
+ * pages->mutex protects npinned, last_npinned, pinned_pfns, both trees,
+ * and the storage_domain and num_accesses of areas using these pages. It
+ * nests inside the IOAS locks (io_pagetable.c) and may be taken for several
+ * IOASes at once only one pages at a time. The source mm's mmap_lock nests
+ * inside it.
+ *
+ * Conventions: "index" is a page index into an iopt_pages, "last" is
+ * inclusive and "end" exclusive. Sizes in pages are unsigned long; page
+ * counts are bounded by the mapping length, which was checked for overflow
+ * when the pages were created.
+ */
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/iommu.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "iommufd_private.h"
+#include "io_pagetable.h"
+
+/* A physically contiguous run of pages. */
+struct pfn_run {
+	unsigned long pfn;
+	unsigned long npfns;
+};
+
+/*
+ * The largest temporary buffer one operation allocates. Bigger buffers mean
+ * fewer IOTLB flushes when unmapping; the selftest can shrink this to force
+ * every buffer boundary to be crossed.
+ */
+#define IOPT_TEMP_MAX (1024 * 1024)
+
+#ifdef CONFIG_IOMMUFD_TEST
+size_t iommufd_test_memory_limit = IOPT_TEMP_MAX;
+#define TEMP_LIMIT() min_t(size_t, iommufd_test_memory_limit, IOPT_TEMP_MAX)
+#else
+#define TEMP_LIMIT() ((size_t)IOPT_TEMP_MAX)
+#endif
+
+/*
+ * Allocate a temporary buffer of up to *size bytes, never less than @min,
+ * and return the size obtained. Large requests may be satisfied in part.
+ */
+static void *temp_alloc(size_t *size, size_t min)
+{
+	size_t want = clamp(*size, min, max(TEMP_LIMIT(), min));
+	void *buf;
+
+	if (iommufd_should_fail())
+		return NULL;
+	while (true) {
+		buf = kvmalloc(want, GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+		if (buf || want <= PAGE_SIZE || want / 2 < min)
+			break;
+		want /= 2;
+	}
+	if (!buf) {
+		want = min;
+		buf = kvmalloc(want, GFP_KERNEL);
+	}
+	*size = want;
+	return buf;
+}
+
+/* ---------------------------------------------------------------------
+ * Accounting: one charge per pinned page, against RLIMIT_MEMLOCK.
+ */
+
+static int account_user(struct iopt_pages *pages, unsigned long npages)
+{
+	unsigned long limit, cur, new;
+
+	limit = task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	cur = atomic_long_read(&pages->source_user->locked_vm);
+	do {
+		new = cur + npages;
+		if (new < cur || (!pages->unlimited && new > limit))
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&pages->source_user->locked_vm, &cur,
+					  new));
+	return 0;
+}
+
+static int account_mm(struct iopt_pages *pages, unsigned long npages,
+		      bool inc)
+{
+	int rc;
+
+	mmap_write_lock(pages->source_mm);
+	rc = __account_locked_vm(pages->source_mm, npages, inc,
+				 pages->source_task, pages->unlimited);
+	mmap_write_unlock(pages->source_mm);
+	return rc;
+}
+
+/*
+ * Bring the charge in line with npinned. Charging may fail with -ENOMEM;
+ * uncharging cannot fail.
+ */
+static int pages_update_charge(struct iopt_pages *pages)
+{
+	unsigned long delta;
+	int rc = 0;
+
+	lockdep_assert_held(&pages->mutex);
+
+	if (pages->npinned == pages->last_npinned)
+		return 0;
+
+	if (pages->npinned > pages->last_npinned) {
+		delta = pages->npinned - pages->last_npinned;
+		if (pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
+			rc = account_user(pages, delta);
+		else if (pages->account_mode == IOPT_PAGES_ACCOUNT_MM)
+			rc = account_mm(pages, delta, true);
+		if (rc)
+			return rc;
+		atomic64_add(delta, &pages->source_mm->pinned_vm);
+	} else {
+		delta = pages->last_npinned - pages->npinned;
+		if (pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
+			atomic_long_sub(delta, &pages->source_user->locked_vm);
+		else if (pages->account_mode == IOPT_PAGES_ACCOUNT_MM)
+			account_mm(pages, delta, false);
+		atomic64_sub(delta, &pages->source_mm->pinned_vm);
+	}
+	pages->last_npinned = pages->npinned;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * pfn_batch: a bounded list of physically contiguous runs.
+ */
+struct pfn_batch {
+	struct pfn_run *runs;
+	unsigned int capacity;
+	unsigned int nruns;
+	unsigned long npfns;
+	struct pfn_run spare;	/* the only run when no memory was had */
+};
+
+/*
+ * Prepare a batch for up to @max_pfns PFNs. Never fails: without memory the
+ * batch holds a single run, which is slow but lets teardown always finish.
+ * Callers that may fail use batch_init().
+ */
+static void batch_init_always(struct pfn_batch *batch, unsigned long max_pfns)
+{
+	size_t size = max_pfns * sizeof(*batch->runs);
+
+	batch->runs = temp_alloc(&size, sizeof(*batch->runs));
+	if (batch->runs) {
+		batch->capacity = size / sizeof(*batch->runs);
+	} else {
+		batch->runs = &batch->spare;
+		batch->capacity = 1;
+	}
+	batch->nruns = 0;
+	batch->npfns = 0;
+}
+
+static int batch_init(struct pfn_batch *batch, unsigned long max_pfns)
+{
+	batch_init_always(batch, max_pfns);
+	if (batch->runs != &batch->spare)
+		return 0;
+	return -ENOMEM;
+}
+
+static void batch_destroy(struct pfn_batch *batch)
+{
+	if (batch->runs != &batch->spare)
+		kvfree(batch->runs);
+}
+
+static void batch_clear(struct pfn_batch *batch)
+{
+	batch->nruns = 0;
+	batch->npfns = 0;
+}
+
+static bool batch_full(struct pfn_batch *batch)
+{
+	return batch->nruns == batch->capacity;
+}
+
+/* Append one PFN; false when it needs a new run and there is no room. */
+static bool batch_add_pfn(struct pfn_batch *batch, unsigned long pfn)
+{
+	struct pfn_run *run;
+
+	if (batch->nruns) {
+		run = &batch->runs[batch->nruns - 1];
+		if (run->pfn + run->npfns == pfn) {
+			run->npfns++;
+			batch->npfns++;
+			return true;
+		}
+	}
+	if (batch_full(batch))
+		return false;
+	run = &batch->runs[batch->nruns++];
+	run->pfn = pfn;
+	run->npfns = 1;
+	batch->npfns++;
+	return true;
+}
+
+/* Unpin the PFNs at positions [skip, skip + count) of the batch. */
+static void batch_unpin_part(struct pfn_batch *batch, unsigned long skip,
+			     unsigned long count, bool dirty)
+{
+	unsigned long pos = 0;
+	unsigned int i;
+
+	for (i = 0; i != batch->nruns && count; i++) {
+		unsigned long n = batch->runs[i].npfns;
+		unsigned long from, len;
+		struct page *page;
+
+		if (pos + n <= skip) {
+			pos += n;
+			continue;
+		}
+		from = skip - pos;
+		len = min(n - from, count);
+		page = pfn_to_page(batch->runs[i].pfn + from);
+		unpin_user_page_range_dirty_lock(page, len, dirty);
+		skip += len;
+		count -= len;
+		pos += n;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Holders: who covers which indexes.
+ */
+
+/* The first span of @root from @index: used or not, ending at *span_last. */
+static bool itree_span_at(struct rb_root_cached *root, unsigned long index,
+			  unsigned long last, unsigned long *span_last)
+{
+	struct interval_tree_span_iter it;
+
+	interval_tree_span_iter_first(&it, root, index, last);
+	if (!it.is_hole) {
+		*span_last = min(it.last_used, last);
+		return true;
+	}
+	*span_last = min(it.last_hole, last);
+	return false;
+}
+
+/*
+ * Whether @index is held by an access or a filled area, and the last index
+ * (<= @last) up to which that answer stays the same.
+ */
+static bool pages_index_held(struct iopt_pages *pages, unsigned long index,
+			     unsigned long last, unsigned long *run_last)
+{
+	unsigned long a_last, d_last;
+	bool a_used, d_used;
+
+	a_used = itree_span_at(&pages->access_itree, index, last, &a_last);
+	d_used = itree_span_at(&pages->domains_itree, index, last, &d_last);
+	if (a_used || d_used) {
+		*run_last = max(a_used ? a_last : 0, d_used ? d_last : 0);
+		return true;
+	}
+	*run_last = min(a_last, d_last);
+	return false;
+}
+
+/* A filled area of @pages covering @index, or NULL. */
+static struct iopt_area *pages_domain_area(struct iopt_pages *pages,
+					   unsigned long index)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&pages->domains_itree, index, index);
+	if (!node)
+		return NULL;
+	return container_of(node, struct iopt_area, pages_node);
+}
+
+/*
+ * Unpin, among the batch's PFNs for indexes [batch_index, ...), those no
+ * holder covers. Used to give back pins once the holder that needed them is
+ * gone, or was never added.
+ */
+static void batch_unpin_unheld(struct pfn_batch *batch,
+			       struct iopt_pages *pages,
+			       unsigned long batch_index)
+{
+	unsigned long index = batch_index;
+	unsigned long last = batch_index + batch->npfns - 1;
+
+	if (!batch->npfns)
+		return;
+	while (index <= last) {
+		unsigned long run_last;
+
+		if (!pages_index_held(pages, index, last, &run_last)) {
+			batch_unpin_part(batch, index - batch_index,
+					 run_last - index + 1, pages->writable);
+			pages->npinned -= run_last - index + 1;
+		}
+		index = run_last + 1;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Pinning from the source memory.
+ */
+
+/* State for pinning: page pointer buffer and the mm pinned from. */
+struct pin_state {
+	struct page **upages;
+	unsigned long upages_len;
+	unsigned long want;		/* pages the reader may need */
+	struct mm_struct *remote_mm;	/* mmget'd when not current->mm */
+	struct folio **folios;		/* IOPT_ADDRESS_FILE */
+};
+
+static void pin_state_destroy(struct pin_state *ps)
+{
+	if (ps->remote_mm)
+		mmput(ps->remote_mm);
+	kvfree(ps->folios);
+	kvfree(ps->upages);
+}
+
+static long pin_user(struct iopt_pages *pages, struct pin_state *ps,
+		     unsigned long index, unsigned long npages)
+{
+	unsigned long addr = (unsigned long)pages->uptr + index * PAGE_SIZE;
+	unsigned int gup_flags = FOLL_LONGTERM;
+	int locked = 1;
+	long rc;
+
+	if (pages->writable)
+		gup_flags |= FOLL_WRITE;
+	npages = min_t(unsigned long, npages, INT_MAX);
+
+	if (current->mm == pages->source_mm)
+		return pin_user_pages_fast(addr, npages, gup_flags, ps->upages);
+
+	/* Pinning for a process other than the caller (after fork, say). */
+	if (!ps->remote_mm) {
+		if (!mmget_not_zero(pages->source_mm))
+			return -EFAULT;
+		ps->remote_mm = pages->source_mm;
+	}
+	mmap_read_lock(ps->remote_mm);
+	rc = pin_user_pages_remote(ps->remote_mm, addr, npages, gup_flags,
+				   ps->upages, &locked);
+	if (locked)
+		mmap_read_unlock(ps->remote_mm);
+	return rc;
+}
+
+/* Pin file pages [index, index + npages) into ps->upages. */
+static long pin_file(struct iopt_pages *pages, struct pin_state *ps,
+		     unsigned long index, unsigned long npages)
+{
+	loff_t start = pages->start + (loff_t)index * PAGE_SIZE;
+	unsigned long got = 0;
+	pgoff_t offset;
+	long nfolios, i;
+
+	if (!ps->folios) {
+		ps->folios = kvmalloc_array(ps->upages_len, sizeof(*ps->folios),
+					    GFP_KERNEL);
+		if (!ps->folios)
+			return -ENOMEM;
+	}
+	npages = min_t(unsigned long, npages, UINT_MAX);
+	nfolios = memfd_pin_folios(pages->file, start,
+				   start + (loff_t)npages * PAGE_SIZE - 1,
+				   ps->folios, npages, &offset);
+	if (nfolios <= 0)
+		return nfolios ? nfolios : -EFAULT;
+
+	/*
+	 * memfd_pin_folios() pins each folio once; pins are counted per page
+	 * here, so a folio gets one more pin for each further page used.
+	 */
+	for (i = 0; i != nfolios && got != npages; i++) {
+		struct folio *folio = ps->folios[i];
+		unsigned long n = min_t(unsigned long,
+					folio_nr_pages(folio) - offset,
+					npages - got);
+		unsigned long j;
+
+		if (n > 1 && folio_add_pins(folio, n - 1))
+			break;
+		for (j = 0; j != n; j++)
+			ps->upages[got + j] = folio_page(folio, offset + j);
+		got += n;
+		offset = 0;
+	}
+	if (i != nfolios)
+		unpin_folios(ps->folios + i, nfolios - i);
+	return got ? got : -ENOMEM;
+}
+
+/*
+ * Pin up to @npages pages from @index on and append their PFNs to @batch.
+ * Returns how many were pinned and added, or an errno if none were.
+ */
+static long pages_pin_into(struct iopt_pages *pages, struct pin_state *ps,
+			   struct pfn_batch *batch, unsigned long index,
+			   unsigned long npages)
+{
+	long got, i;
+
+	if (!ps->upages) {
+		size_t size = ps->want * sizeof(*ps->upages);
+
+		ps->upages = temp_alloc(&size, sizeof(*ps->upages));
+		if (!ps->upages)
+			return -ENOMEM;
+		ps->upages_len = size / sizeof(*ps->upages);
+	}
+	npages = min(npages, ps->upages_len);
+
+	if (iommufd_should_fail())
+		return -EFAULT;
+	if (pages->type == IOPT_ADDRESS_FILE)
+		got = pin_file(pages, ps, index, npages);
+	else
+		got = pin_user(pages, ps, index, npages);
+	if (got <= 0)
+		return got ? got : -EFAULT;
+
+	for (i = 0; i != got; i++) {
+		if (!batch_add_pfn(batch, page_to_pfn(ps->upages[i]))) {
+			/* Out of runs: give back what does not fit. */
+			unpin_user_pages(ps->upages + i, got - i);
+			got = i;
+			break;
+		}
+	}
+	pages->npinned += got;
+	return got;
+}
+
+/* ---------------------------------------------------------------------
+ * Where an area's pages sit in IOVA.
+ */
+
+/*
+ * The IOVA range [*iova, *last] that pages [index, index + n) of @area map
+ * to, clipped to the area, and how far into the first page it starts.
+ * Offsets are taken from the area's start so nothing wraps.
+ */
+static void area_pages_iova(struct iopt_area *area, unsigned long index,
+			    unsigned long n, unsigned long *iova,
+			    unsigned long *last, unsigned int *skip)
+{
+	unsigned long rel = index - iopt_area_index(area);
+	unsigned long end_off;
+
+	*skip = rel ? 0 : area->page_offset;
+	*iova = iopt_area_iova(area) +
+		(rel ? rel * PAGE_SIZE - area->page_offset : 0);
+	end_off = min((rel + n) * PAGE_SIZE - area->page_offset,
+		      iopt_area_length(area));
+	*last = iopt_area_iova(area) + end_off - 1;
+}
+
+/* Read the PFNs of pages [index, last] of @area from @domain. */
+static unsigned long batch_read_domain(struct pfn_batch *batch,
+				       struct iopt_area *area,
+				       struct iommu_domain *domain,
+				       unsigned long index, unsigned long last)
+{
+	unsigned long done = 0;
+
+	for (; index <= last; index++, done++) {
+		unsigned long iova, iova_last;
+		unsigned int skip;
+		phys_addr_t phys;
+
+		area_pages_iova(area, index, 1, &iova, &iova_last, &skip);
+		phys = iommu_iova_to_phys(domain, iova) - skip;
+		if (!batch_add_pfn(batch, PHYS_PFN(phys)))
+			break;
+	}
+	return done;
+}
+
+static unsigned long batch_read_xarray(struct pfn_batch *batch,
+				       struct xarray *xa, unsigned long index,
+				       unsigned long last)
+{
+	XA_STATE(xas, xa, index);
+	unsigned long done = 0;
+	void *entry;
+
+	rcu_read_lock();
+	xas_for_each(&xas, entry, last) {
+		if (xas_retry(&xas, entry))
+			continue;
+		if (WARN_ON(!xa_is_value(entry) || xas.xa_index != index + done))
+			break;
+		if (!batch_add_pfn(batch, xa_to_value(entry)))
+			break;
+		done++;
+	}
+	rcu_read_unlock();
+	return done;
+}
+
+/* ---------------------------------------------------------------------
+ * pfn_reader: PFNs for a range of indexes, from whichever tier has them.
+ */
+struct pfn_reader {
+	struct iopt_pages *pages;
+	struct pfn_batch batch;
+	struct pin_state pin;
+	unsigned long batch_index;	/* index of the batch's first PFN */
+	unsigned long next_index;	/* first index not read yet */
+	unsigned long last_index;
+};
+
+static int pfn_reader_init(struct pfn_reader *r, struct iopt_pages *pages,
+			   unsigned long start_index, unsigned long last_index)
+{
+	lockdep_assert_held(&pages->mutex);
+
+	memset(r, 0, sizeof(*r));
+	r->pages = pages;
+	r->batch_index = start_index;
+	r->next_index = start_index;
+	r->last_index = last_index;
+	r->pin.want = last_index - start_index + 1;
+	return batch_init(&r->batch, last_index - start_index + 1);
+}
+
+static void pfn_reader_destroy(struct pfn_reader *r)
+{
+	pin_state_destroy(&r->pin);
+	batch_destroy(&r->batch);
+}
+
+static bool pfn_reader_done(struct pfn_reader *r)
+{
+	return r->next_index > r->last_index;
+}
+
+/*
+ * Refill the batch with the PFNs of the next indexes, until it is full or
+ * the range is done. Pages nobody holds are pinned here. On failure the
+ * batch holds what was read before it.
+ */
+static int pfn_reader_fill(struct pfn_reader *r)
+{
+	struct iopt_pages *pages = r->pages;
+	unsigned long index = r->next_index;
+	int rc = 0;
+
+	batch_clear(&r->batch);
+	r->batch_index = index;
+	while (index <= r->last_index && !batch_full(&r->batch)) {
+		struct iopt_area *area;
+		unsigned long span_last;
+		long got;
+
+		if (itree_span_at(&pages->access_itree, index, r->last_index,
+				  &span_last)) {
+			got = batch_read_xarray(&r->batch, &pages->pinned_pfns,
+						index, span_last);
+			goto next;
+		}
+		area = pages_domain_area(pages, index);
+		if (area) {
+			span_last = min(span_last, iopt_area_last_index(area));
+			got = batch_read_domain(&r->batch, area,
+						area->storage_domain, index,
+						span_last);
+		} else {
+			itree_span_at(&pages->domains_itree, index, span_last,
+				      &span_last);
+			got = pages_pin_into(pages, &r->pin, &r->batch, index,
+					     span_last - index + 1);
+			if (got < 0) {
+				rc = got;
+				break;
+			}
+		}
+next:
+		if (!got)
+			break;
+		index += got;
+	}
+	r->next_index = index;
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Domains.
+ */
+
+/*
+ * Map the batch, whose first PFN is page @index of @area's pages, into
+ * @domain at the matching IOVAs, clipped to the area. On failure nothing of
+ * the batch stays mapped.
+ */
+static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
+		     struct iommu_domain *domain, unsigned long index,
+		     bool page_by_page)
+{
+	unsigned long first_iova = 0, iova, last;
+	unsigned int i, skip;
+	int rc;
+
+	for (i = 0; i != batch->nruns; i++) {
+		phys_addr_t phys = PFN_PHYS(batch->runs[i].pfn);
+
+		area_pages_iova(area, index, batch->runs[i].npfns, &iova, &last,
+				&skip);
+		if (!i)
+			first_iova = iova;
+		phys += skip;
+		while (true) {
+			unsigned long size = last - iova + 1;
+
+			if (page_by_page)
+				size = min(size, PAGE_SIZE - (iova & ~PAGE_MASK));
+			rc = iommu_map(domain, iova, phys, size,
+				       area->iommu_prot, GFP_KERNEL_ACCOUNT);
+			if (rc)
+				goto err_unmap;
+			if (last - iova + 1 == size)
+				break;
+			iova += size;
+			phys += size;
+		}
+		index += batch->runs[i].npfns;
+	}
+	return 0;
+
+err_unmap:
+	if (iova != first_iova)
+		iommu_unmap(domain, first_iova, iova - first_iova);
+	return rc;
+}
+
+/* Unmap pages [index, last] of @area from @domain. */
+static void area_unmap_range(struct iopt_area *area,
+			     struct iommu_domain *domain, unsigned long index,
+			     unsigned long last)
+{
+	unsigned long iova, iova_last;
+	unsigned int skip;
+	size_t unmapped;
+
+	area_pages_iova(area, index, last - index + 1, &iova, &iova_last,
+			&skip);
+	unmapped = iommu_unmap(domain, iova, iova_last - iova + 1);
+	WARN_ON(unmapped != iova_last - iova + 1);
+}
+
+/**
+ * iopt_area_unmap_domain() - unmap an area from one of several domains
+ * @area: a filled area
+ * @domain: one of its table's domains, not the area's storage domain
+ *
+ * The pages stay pinned: the storage domain still holds them.
+ */
+void iopt_area_unmap_domain(struct iopt_area *area, struct iommu_domain *domain)
+{
+	size_t unmapped;
+
+	unmapped = iommu_unmap(domain, iopt_area_iova(area),
+			       iopt_area_length(area));
+	WARN_ON(unmapped != iopt_area_length(area));
+}
+
+/* Map one batch into every domain of the area's table, or into none. */
+static int batch_map_all(struct pfn_batch *batch, struct iopt_area *area,
+			 unsigned long index)
+{
+	struct io_pagetable *iopt = area->iopt;
+	struct iommu_domain *domain, *undo;
+	unsigned long di, ui;
+	int rc;
+
+	xa_for_each(&iopt->domains, di, domain) {
+		rc = batch_map(batch, area, domain, index,
+			       iopt->disable_large_pages);
+		if (rc)
+			goto err_unmap;
+	}
+	return 0;
+
+err_unmap:
+	xa_for_each(&iopt->domains, ui, undo) {
+		if (ui == di)
+			break;
+		area_unmap_range(area, undo, index, index + batch->npfns - 1);
+	}
+	return rc;
+}
+
+static struct iommu_domain *iopt_first_domain(struct io_pagetable *iopt)
+{
+	unsigned long index = 0;
+
+	return xa_find(&iopt->domains, &index, ULONG_MAX, XA_PRESENT);
+}
+
+/*
+ * Undo filling pages [first, end) of @area: unmap them from @storage and,
+ * if @all_domains, from every domain of the table, then unpin the pages no
+ * other holder has, with PFNs read from @storage. The area is not in
+ * domains_itree. Cannot fail.
+ */
+static void area_unfill_range(struct iopt_area *area, struct iopt_pages *pages,
+			      struct iommu_domain *storage, bool all_domains,
+			      unsigned long first, unsigned long end)
+{
+	struct io_pagetable *iopt = area->iopt;
+	struct pfn_batch batch;
+	unsigned long index;
+
+	if (first >= end)
+		return;
+
+	batch_init_always(&batch, end - first);
+	for (index = first; index < end;) {
+		struct iommu_domain *domain;
+		unsigned long di, got;
+
+		batch_clear(&batch);
+		got = batch_read_domain(&batch, area, storage, index, end - 1);
+		if (all_domains) {
+			xa_for_each(&iopt->domains, di, domain)
+				area_unmap_range(area, domain, index,
+						 index + got - 1);
+		} else {
+			area_unmap_range(area, storage, index, index + got - 1);
+		}
+		batch_unpin_unheld(&batch, pages, index);
+		index += got;
+	}
+	batch_destroy(&batch);
+	pages_update_charge(pages);
+}
+
+/*
+ * Map the pages of @area, which are @pages, into @domain, or into every
+ * domain of its table when @domain is NULL. The PFNs come from whatever holds them,
+ * the rest are pinned and charged. On failure everything this call mapped
+ * or pinned is undone, using @storage (the domain now holding the PFNs
+ * read so far) to find them again.
+ */
+static int area_fill(struct iopt_area *area, struct iopt_pages *pages,
+		     struct iommu_domain *domain, struct iommu_domain *storage)
+{
+	unsigned long first = iopt_area_index(area);
+	struct pfn_reader r;
+	int rc;
+
+	rc = pfn_reader_init(&r, pages, first, iopt_area_last_index(area));
+	if (rc)
+		return rc;
+
+	while (!pfn_reader_done(&r)) {
+		rc = pfn_reader_fill(&r);
+		if (!rc)
+			rc = pages_update_charge(pages);
+		if (!rc && domain)
+			rc = batch_map(&r.batch, area, domain, r.batch_index,
+				       area->iopt->disable_large_pages);
+		else if (!rc)
+			rc = batch_map_all(&r.batch, area, r.batch_index);
+		if (rc)
+			goto err_undo;
+	}
+	pfn_reader_destroy(&r);
+	return 0;
+
+err_undo:
+	/* The failed batch is mapped nowhere: unpin it directly. */
+	batch_unpin_unheld(&r.batch, pages, r.batch_index);
+	pfn_reader_destroy(&r);
+	if (area->storage_domain) {
+		/* Only @domain was being added; nothing was pinned. */
+		if (r.batch_index != first)
+			area_unmap_range(area, domain, first, r.batch_index - 1);
+	} else {
+		area_unfill_range(area, pages, storage, !domain, first,
+				  r.batch_index);
+	}
+	pages_update_charge(pages);
+	return rc;
+}
+
+/**
+ * iopt_area_fill_domains() - pin an area's pages and map them everywhere
+ * @area: a new area, not yet visible to unmap
+ * @pages: its pages
+ *
+ * Maps the area into every domain of its table; a table without domains
+ * needs nothing. Called with the table's domains_rwsem held.
+ *
+ * Return: 0, or an errno with nothing mapped and nothing left pinned.
+ */
+int iopt_area_fill_domains(struct iopt_area *area, struct iopt_pages *pages)
+{
+	struct iommu_domain *storage;
+	int rc;
+
+	lockdep_assert_held(&area->iopt->domains_rwsem);
+
+	storage = iopt_first_domain(area->iopt);
+	if (!storage)
+		return 0;
+
+	mutex_lock(&pages->mutex);
+	rc = area_fill(area, pages, NULL, storage);
+	if (!rc) {
+		area->storage_domain = storage;
+		interval_tree_insert(&area->pages_node, &pages->domains_itree);
+	}
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_area_unfill_domains() - unmap an area everywhere and unpin its pages
+ * @area: the area
+ * @pages: its pages
+ *
+ * Pages still held by another area or by an access stay pinned. Nothing
+ * happens if the area was never filled (its table has no domain).
+ */
+void iopt_area_unfill_domains(struct iopt_area *area, struct iopt_pages *pages)
+{
+	lockdep_assert_held(&area->iopt->domains_rwsem);
+
+	mutex_lock(&pages->mutex);
+	if (area->storage_domain) {
+		interval_tree_remove(&area->pages_node, &pages->domains_itree);
+		area_unfill_range(area, pages, area->storage_domain, true,
+				  iopt_area_index(area),
+				  iopt_area_last_index(area) + 1);
+		area->storage_domain = NULL;
+	}
+	mutex_unlock(&pages->mutex);
+}
+
+/**
+ * iopt_area_fill_domain() - map an area into a domain joining its table
+ * @area: an area of the table
+ * @domain: the new domain, not yet in the table's domains
+ *
+ * If the area is already filled its PFNs are copied from its storage domain
+ * and nothing is pinned. Otherwise @domain is the table's first domain: the
+ * pages are pinned and @domain becomes the area's storage domain.
+ *
+ * Return: 0, or an errno with @domain and the pins as they were.
+ */
+int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
+{
+	struct iopt_pages *pages = area->pages;
+	int rc;
+
+	lockdep_assert_held(&area->iopt->domains_rwsem);
+
+	mutex_lock(&pages->mutex);
+	rc = area_fill(area, pages, domain, domain);
+	if (!rc && !area->storage_domain) {
+		area->storage_domain = domain;
+		interval_tree_insert(&area->pages_node, &pages->domains_itree);
+	}
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_area_unfill_domain() - take an area out of its table's last domain
+ * @area: a filled area whose table has no other domain
+ * @pages: its pages
+ * @domain: that last domain, the area's storage domain
+ */
+void iopt_area_unfill_domain(struct iopt_area *area, struct iopt_pages *pages,
+			     struct iommu_domain *domain)
+{
+	mutex_lock(&pages->mutex);
+	if (!WARN_ON(area->storage_domain != domain)) {
+		interval_tree_remove(&area->pages_node, &pages->domains_itree);
+		area_unfill_range(area, pages, domain, false,
+				  iopt_area_index(area),
+				  iopt_area_last_index(area) + 1);
+		area->storage_domain = NULL;
+	}
+	mutex_unlock(&pages->mutex);
+}
+
+/* ---------------------------------------------------------------------
+ * Accesses.
+ */
+
+static struct iopt_pages_access *
+pages_find_access(struct iopt_pages *pages, unsigned long start,
+		  unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(&pages->access_itree, start, last);
+	     node; node = interval_tree_iter_next(node, start, last))
+		if (node->start == start && node->last == last)
+			return container_of(node, struct iopt_pages_access,
+					    node);
+	return NULL;
+}
+
+/* Store the batch's PFNs at indexes [index, ...) of the xarray. */
+static int batch_to_xarray(struct pfn_batch *batch, struct xarray *xa,
+			   unsigned long index)
+{
+	XA_STATE(xas, xa, index);
+	unsigned int i = 0;
+	unsigned long j = 0;
+
+	xas_lock(&xas);
+	while (i != batch->nruns) {
+		xas_store(&xas, xa_mk_value(batch->runs[i].pfn + j));
+		if (xas_error(&xas) == -ENOMEM) {
+			/* Allocate outside the lock and retry this slot. */
+			xas_unlock(&xas);
+			if (!xas_nomem(&xas, GFP_KERNEL_ACCOUNT))
+				return -ENOMEM;
+			xas_lock(&xas);
+			continue;
+		}
+		if (xas_error(&xas))
+			break;
+		if (++j == batch->runs[i].npfns) {
+			i++;
+			j = 0;
+		}
+		xas_next(&xas);
+	}
+	xas_unlock(&xas);
+	return xas_error(&xas);
+}
+
+static void xarray_erase_range(struct xarray *xa, unsigned long first,
+			       unsigned long last)
+{
+	XA_STATE(xas, xa, first);
+	void *entry;
+
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, last)
+		xas_store(&xas, NULL);
+	xas_unlock(&xas);
+}
+
+/*
+ * For indexes in [first, last] that accesses no longer hold: erase them
+ * from the xarray and unpin those no area holds either.
+ */
+static void pages_unfill_xarray(struct iopt_pages *pages, unsigned long first,
+				unsigned long last)
+{
+	unsigned long index = first;
+	struct pfn_batch batch;
+
+	batch_init_always(&batch, last - first + 1);
+	while (index <= last) {
+		unsigned long span_last, got;
+
+		if (itree_span_at(&pages->access_itree, index, last,
+				  &span_last)) {
+			index = span_last + 1;
+			continue;
+		}
+		batch_clear(&batch);
+		got = batch_read_xarray(&batch, &pages->pinned_pfns, index,
+					span_last);
+		if (!got) {
+			/* Never stored (a fill that failed part way). */
+			index = span_last + 1;
+			continue;
+		}
+		xarray_erase_range(&pages->pinned_pfns, index, index + got - 1);
+		batch_unpin_unheld(&batch, pages, index);
+		index += got;
+	}
+	batch_destroy(&batch);
+}
+
+/*
+ * Put the PFNs of [first, last] that accesses do not hold yet into the
+ * xarray, pinning what nobody holds. On failure nothing changed.
+ */
+static int pages_fill_xarray(struct iopt_pages *pages, unsigned long first,
+			     unsigned long last)
+{
+	unsigned long index = first;
+	struct pfn_reader r;
+	int rc = 0;
+
+	while (index <= last) {
+		unsigned long span_last;
+
+		if (itree_span_at(&pages->access_itree, index, last,
+				  &span_last)) {
+			index = span_last + 1;
+			continue;
+		}
+		rc = pfn_reader_init(&r, pages, index, span_last);
+		if (rc)
+			goto err_undo;
+		while (!pfn_reader_done(&r)) {
+			rc = pfn_reader_fill(&r);
+			if (!rc)
+				rc = pages_update_charge(pages);
+			if (!rc)
+				rc = batch_to_xarray(&r.batch,
+						     &pages->pinned_pfns,
+						     r.batch_index);
+			if (rc) {
+				/* Entries of this batch may be stored. */
+				xarray_erase_range(&pages->pinned_pfns,
+						   r.batch_index,
+						   r.batch_index +
+						   r.batch.npfns - 1);
+				batch_unpin_unheld(&r.batch, pages,
+						   r.batch_index);
+				index = r.batch_index;
+				pfn_reader_destroy(&r);
+				goto err_undo;
+			}
+		}
+		pfn_reader_destroy(&r);
+		index = span_last + 1;
+	}
+	return 0;
+
+err_undo:
+	if (index != first)
+		pages_unfill_xarray(pages, first, index - 1);
+	pages_update_charge(pages);
+	return rc;
+}
+
+/**
+ * iopt_area_add_access() - pin pages of an area for an access user
+ * @area: the area
+ * @start_index: first page index to pin
+ * @last_index: last page index to pin
+ * @out_pages: if not NULL, receives the struct page of every index
+ * @flags: IOMMUFD_ACCESS_RW_WRITE to require writable memory
+ *
+ * Return: 0 or an errno; on failure nothing changed.
+ */
+int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
+			 unsigned long last_index, struct page **out_pages,
+			 unsigned int flags)
+{
+	struct iopt_pages *pages = area->pages;
+	struct iopt_pages_access *acc;
+	int rc = 0;
+
+	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
+		return -EPERM;
+
+	mutex_lock(&pages->mutex);
+	if (area->prevent_access) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+
+	acc = pages_find_access(pages, start_index, last_index);
+	if (acc) {
+		acc->users++;
+	} else {
+		acc = kzalloc(sizeof(*acc), GFP_KERNEL_ACCOUNT);
+		if (!acc) {
+			rc = -ENOMEM;
+			goto out_unlock;
+		}
+		rc = pages_fill_xarray(pages, start_index, last_index);
+		if (rc) {
+			kfree(acc);
+			goto out_unlock;
+		}
+		acc->node.start = start_index;
+		acc->node.last = last_index;
+		acc->users = 1;
+		interval_tree_insert(&acc->node, &pages->access_itree);
+	}
+	area->num_accesses++;
+
+	if (out_pages) {
+		XA_STATE(xas, &pages->pinned_pfns, start_index);
+		void *entry;
+
+		rcu_read_lock();
+		xas_for_each(&xas, entry, last_index) {
+			if (xas_retry(&xas, entry))
+				continue;
+			*out_pages++ = pfn_to_page(xa_to_value(entry));
+		}
+		rcu_read_unlock();
+	}
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_area_remove_access() - undo one iopt_area_add_access()
+ * @area: the area given then
+ * @start_index: the same first index
+ * @last_index: the same last index
+ */
+void iopt_area_remove_access(struct iopt_area *area, unsigned long start_index,
+			     unsigned long last_index)
+{
+	struct iopt_pages *pages = area->pages;
+	struct iopt_pages_access *acc;
+
+	mutex_lock(&pages->mutex);
+	acc = pages_find_access(pages, start_index, last_index);
+	if (WARN_ON(!acc) || WARN_ON(!area->num_accesses))
+		goto out_unlock;
+	area->num_accesses--;
+	if (--acc->users)
+		goto out_unlock;
+
+	interval_tree_remove(&acc->node, &pages->access_itree);
+	kfree(acc);
+	pages_unfill_xarray(pages, start_index, last_index);
+	pages_update_charge(pages);
+out_unlock:
+	mutex_unlock(&pages->mutex);
+}
+
+/* ---------------------------------------------------------------------
+ * Reading and writing through the pages, for iommufd_access_rw().
+ */
+
+static void copy_pfn(unsigned long pfn, unsigned int offset, void *data,
+		     unsigned int len, bool write)
+{
+	void *kaddr = kmap_local_pfn(pfn);
+
+	if (write)
+		memcpy(kaddr + offset, data, len);
+	else
+		memcpy(data, kaddr + offset, len);
+	kunmap_local(kaddr);
+}
+
+/* Copy through the PFNs the reader finds, pinning briefly what it must. */
+static int pages_rw_pinned(struct iopt_pages *pages, unsigned long start_byte,
+			   void *data, unsigned long length, bool write)
+{
+	unsigned long first = start_byte / PAGE_SIZE;
+	unsigned long last = (start_byte + length - 1) / PAGE_SIZE;
+	unsigned int offset = start_byte % PAGE_SIZE;
+	struct pfn_reader r;
+	int rc;
+
+	mutex_lock(&pages->mutex);
+	rc = pfn_reader_init(&r, pages, first, last);
+	if (rc)
+		goto out_unlock;
+	while (!pfn_reader_done(&r)) {
+		unsigned int i;
+
+		rc = pfn_reader_fill(&r);
+		for (i = 0; !rc && i != r.batch.nruns; i++) {
+			unsigned long pfn = r.batch.runs[i].pfn;
+			unsigned long n = r.batch.runs[i].npfns;
+
+			for (; n; n--, pfn++) {
+				unsigned int len = min_t(unsigned long, length,
+							 PAGE_SIZE - offset);
+
+				copy_pfn(pfn, offset, data, len, write);
+				data += len;
+				length -= len;
+				offset = 0;
+			}
+		}
+		/* Pins taken just for this copy go straight back. */
+		batch_unpin_unheld(&r.batch, pages, r.batch_index);
+		if (rc)
+			break;
+	}
+	pages_update_charge(pages);
+	pfn_reader_destroy(&r);
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/* Copy through the owning process's address space; -EAGAIN if we can't. */
+static int pages_rw_user(struct iopt_pages *pages, unsigned long start_byte,
+			 void *data, unsigned long length, unsigned int flags)
+{
+	void __user *uptr = pages->uptr + start_byte;
+	bool borrowed = false;
+	unsigned long left;
+
+	if (current->mm != pages->source_mm) {
+		if (!(flags & IOMMUFD_ACCESS_RW_KTHREAD) || current->mm)
+			return -EAGAIN;
+		if (!mmget_not_zero(pages->source_mm))
+			return -EFAULT;
+		kthread_use_mm(pages->source_mm);
+		borrowed = true;
+	}
+	if (flags & IOMMUFD_ACCESS_RW_WRITE)
+		left = copy_to_user(uptr, data, length);
+	else
+		left = copy_from_user(data, uptr, length);
+	if (borrowed) {
+		kthread_unuse_mm(pages->source_mm);
+		mmput(pages->source_mm);
+	}
+	return left ? -EFAULT : 0;
+}
+
+/**
+ * iopt_pages_rw_access() - copy between a kernel buffer and the pages
+ * @pages: the pages
+ * @start_byte: offset in bytes from the start of page index 0
+ * @data: the kernel buffer
+ * @length: bytes to copy, not 0
+ * @flags: IOMMUFD_ACCESS_RW_* flags
+ *
+ * Pinned pages are copied directly. Memory nobody pinned is reached through
+ * the owning process's address space when the caller runs in it (or is a
+ * kthread that may borrow it), otherwise it is pinned for the copy.
+ *
+ * Return: 0 or an errno.
+ */
+int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,
+			 void *data, unsigned long length, unsigned int flags)
+{
+	unsigned long first = start_byte / PAGE_SIZE;
+	unsigned long last = (start_byte + length - 1) / PAGE_SIZE;
+	unsigned long run_last;
+	bool held;
+	int rc;
+
+	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
+		return -EPERM;
+
+	if (pages->type == IOPT_ADDRESS_USER &&
+	    !(flags & __IOMMUFD_ACCESS_RW_SLOW_PATH)) {
+		mutex_lock(&pages->mutex);
+		held = pages_index_held(pages, first, last, &run_last);
+		mutex_unlock(&pages->mutex);
+		if (!held && run_last == last) {
+			rc = pages_rw_user(pages, start_byte, data, length,
+					   flags);
+			if (rc != -EAGAIN)
+				return rc;
+		}
+	}
+	return pages_rw_pinned(pages, start_byte, data, length,
+			       flags & IOMMUFD_ACCESS_RW_WRITE);
+}
+
+/* ---------------------------------------------------------------------
+ * Handing the charge to another process (IOMMU_IOAS_CHANGE_PROCESS).
+ */
+
+/* Who pinned memory is charged to. */
+struct pages_owner {
+	struct task_struct *task;
+	struct mm_struct *mm;
+	struct user_struct *user;
+	bool unlimited;
+};
+
+static int owner_charge(struct pages_owner *o, u8 mode, unsigned long npages)
+{
+	struct iopt_pages tmp = {
+		.source_task = o->task,
+		.source_mm = o->mm,
+		.source_user = o->user,
+		.unlimited = o->unlimited,
+	};
+	int rc = 0;
+
+	if (mode == IOPT_PAGES_ACCOUNT_USER)
+		rc = account_user(&tmp, npages);
+	else if (mode == IOPT_PAGES_ACCOUNT_MM)
+		rc = account_mm(&tmp, npages, true);
+	if (!rc)
+		atomic64_add(npages, &o->mm->pinned_vm);
+	return rc;
+}
+
+static void owner_uncharge(struct pages_owner *o, u8 mode,
+			   unsigned long npages)
+{
+	struct iopt_pages tmp = {
+		.source_task = o->task,
+		.source_mm = o->mm,
+		.source_user = o->user,
+	};
+
+	if (mode == IOPT_PAGES_ACCOUNT_USER)
+		atomic_long_sub(npages, &o->user->locked_vm);
+	else if (mode == IOPT_PAGES_ACCOUNT_MM)
+		account_mm(&tmp, npages, false);
+	atomic64_sub(npages, &o->mm->pinned_vm);
+}
+
+/* Serializes changes of owner; their many pages mutexes nest under it. */
+static DEFINE_MUTEX(change_source_lock);
+
+/**
+ * iopt_pages_change_source() - charge pinned memory to the current process
+ * @pages: distinct file-backed pages
+ * @n: how many
+ *
+ * Every page pinned in @pages is charged to the caller's user and mm and
+ * uncharged from its previous owner, all or nothing. Later pins are
+ * charged to the caller as well.
+ *
+ * Return: 0, or -ENOMEM if the caller's limit does not allow it (then
+ * nothing changed).
+ */
+int iopt_pages_change_source(struct iopt_pages **pages, size_t n)
+{
+	struct pages_owner new = {
+		.task = current->group_leader,
+		.mm = current->mm,
+		.user = current_user(),
+		.unlimited = capable(CAP_IPC_LOCK),
+	};
+	size_t i, charged;
+	int rc = 0;
+
+	mutex_lock(&change_source_lock);
+	for (i = 0; i != n; i++)
+		mutex_lock_nest_lock(&pages[i]->mutex, &change_source_lock);
+
+	for (charged = 0; charged != n; charged++) {
+		rc = owner_charge(&new, pages[charged]->account_mode,
+				  pages[charged]->last_npinned);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		while (charged--)
+			owner_uncharge(&new, pages[charged]->account_mode,
+				       pages[charged]->last_npinned);
+		goto out_unlock;
+	}
+
+	for (i = 0; i != n; i++) {
+		struct iopt_pages *p = pages[i];
+		struct pages_owner old = {
+			.task = p->source_task,
+			.mm = p->source_mm,
+			.user = p->source_user,
+		};
+
+		owner_uncharge(&old, p->account_mode, p->last_npinned);
+		get_task_struct(new.task);
+		mmgrab(new.mm);
+		p->source_task = new.task;
+		p->source_mm = new.mm;
+		p->source_user = get_uid(new.user);
+		p->unlimited = new.unlimited;
+		put_task_struct(old.task);
+		mmdrop(old.mm);
+		free_uid(old.user);
+	}
+out_unlock:
+	for (i = 0; i != n; i++)
+		mutex_unlock(&pages[i]->mutex);
+	mutex_unlock(&change_source_lock);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Creation and release.
+ */
+
+static struct iopt_pages *iopt_alloc_pages(unsigned long start_byte,
+					   unsigned long length, bool writable)
+{
+	struct iopt_pages *pages;
+	unsigned long end;
+
+	/* Keep page arithmetic, and byte offsets within it, in range. */
+	if (!length || check_add_overflow(start_byte, length, &end) ||
+	    length > SIZE_MAX - PAGE_SIZE)
+		return ERR_PTR(-EOVERFLOW);
+
+	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+
+	kref_init(&pages->kref);
+	mutex_init(&pages->mutex);
+	xa_init_flags(&pages->pinned_pfns, XA_FLAGS_ACCOUNT);
+	pages->access_itree = RB_ROOT_CACHED;
+	pages->domains_itree = RB_ROOT_CACHED;
+	pages->npages = (ALIGN(end, PAGE_SIZE) -
+			 ALIGN_DOWN(start_byte, PAGE_SIZE)) / PAGE_SIZE;
+	pages->writable = writable;
+	pages->unlimited = capable(CAP_IPC_LOCK);
+	pages->account_mode = IOPT_PAGES_ACCOUNT_USER;
+
+	get_task_struct(current->group_leader);
+	pages->source_task = current->group_leader;
+	mmgrab(current->mm);
+	pages->source_mm = current->mm;
+	pages->source_user = get_uid(current_user());
+	return pages;
+}
+
+/**
+ * iopt_alloc_user_pages() - describe a range of the caller's memory
+ * @uptr: start of the range; need not be page aligned
+ * @length: its length in bytes
+ * @writable: whether it will be pinned for writing
+ *
+ * Return: the pages, with nothing pinned yet, or an ERR_PTR.
+ */
+struct iopt_pages *iopt_alloc_user_pages(void __user *uptr,
+					 unsigned long length, bool writable)
+{
+	struct iopt_pages *pages;
+
+	pages = iopt_alloc_pages((unsigned long)uptr, length, writable);
+	if (IS_ERR(pages))
+		return pages;
+	pages->type = IOPT_ADDRESS_USER;
+	pages->uptr = (void __user *)ALIGN_DOWN((unsigned long)uptr,
+						PAGE_SIZE);
+	return pages;
+}
+
+/**
+ * iopt_alloc_file_pages() - describe a range of a memfd
+ * @file: the memfd
+ * @start: byte offset of the range in the file
+ * @length: its length in bytes
+ * @writable: whether it will be pinned for writing
+ *
+ * Return: the pages, with nothing pinned yet, or an ERR_PTR.
+ */
+struct iopt_pages *iopt_alloc_file_pages(struct file *file,
+					 unsigned long start,
+					 unsigned long length, bool writable)
+{
+	struct iopt_pages *pages;
+
+	pages = iopt_alloc_pages(start, length, writable);
+	if (IS_ERR(pages))
+		return pages;
+	pages->type = IOPT_ADDRESS_FILE;
+	pages->file = get_file(file);
+	pages->start = ALIGN_DOWN(start, PAGE_SIZE);
+	return pages;
+}
+
+void iopt_release_pages(struct kref *kref)
+{
+	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
+
+	WARN_ON(!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
+	WARN_ON(!RB_EMPTY_ROOT(&pages->domains_itree.rb_root));
+	WARN_ON(pages->npinned);
+	WARN_ON(!xa_empty(&pages->pinned_pfns));
+	mmdrop(pages->source_mm);
+	mutex_destroy(&pages->mutex);
+	put_task_struct(pages->source_task);
+	free_uid(pages->source_user);
+	if (pages->type == IOPT_ADDRESS_FILE)
+		fput(pages->file);
+	kfree(pages);
+}
