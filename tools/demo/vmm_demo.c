@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A narrated tour of /dev/iommu, done the way a VMM would do it.
+ * A narrated tour of /dev/iommu, done the way a VMM does it: take a PCI
+ * device (QEMU's edu) from vfio-pci's cdev, give it an I/O address space
+ * built from our own memory, let it DMA, take the memory away again and
+ * watch the IOMMU stop it. Then show what bad input gets.
  *
- * Runs inside the test guest (make run). Each step says what it is about to
- * do, does it, and shows what the kernel answered.
+ * Runs inside the test guest (make run). Each step says what it is about
+ * to do, does it, and shows what the kernel answered.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
+
+#include "edu_vfio.h"
+
+#define BUF_SIZE (64 * 1024)
+#define XFER 3000
+#define IOVA 0x100000ULL
 
 static int failures;
 
@@ -31,39 +41,205 @@ static void say(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* Run an ioctl and narrate its outcome against what we expected. */
-static int step(int fd, unsigned long cmd, void *arg, int want_errno,
-		const char *what)
+/* Report an outcome against what we expected. */
+static void check(int rc, int want, const char *what)
 {
-	int rc = ioctl(fd, cmd, arg) ? errno : 0;
-
-	if (rc == want_errno)
-		say("  %-52s -> %s%s", what, rc ? strerror(rc) : "ok",
+	if (rc == want) {
+		say("  %-54s -> %s%s", what, rc ? strerror(-rc) : "ok",
 		    rc ? " (as expected)" : "");
-	else {
-		say("  %-52s -> %s, expected %s  <-- WRONG", what,
-		    rc ? strerror(rc) : "ok",
-		    want_errno ? strerror(want_errno) : "success");
-		failures++;
+		return;
 	}
-	return rc;
+	say("  %-54s -> %s, expected %s  <-- WRONG", what,
+	    rc ? strerror(-rc) : "ok", want ? strerror(-want) : "success");
+	failures++;
 }
 
-static void objects_tour(int fd)
+static int do_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	struct iommu_destroy destroy = { .size = sizeof(destroy) };
-	uint32_t ioas;
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
 
-	say("1. An I/O address space (IOAS) is the VMM's view of guest memory.");
-	step(fd, IOMMU_IOAS_ALLOC, &alloc, 0, "IOMMU_IOAS_ALLOC");
-	ioas = alloc.out_ioas_id;
-	say("   the kernel named it object %u", ioas);
+static long vm_pinned_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
 
-	say("2. Objects are destroyed by ID, once.");
-	destroy.id = ioas;
-	step(fd, IOMMU_DESTROY, &destroy, 0, "IOMMU_DESTROY the IOAS");
-	step(fd, IOMMU_DESTROY, &destroy, ENOENT, "IOMMU_DESTROY it again");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static void show_ranges(int fd, uint32_t ioas)
+{
+	struct iommu_iova_range ranges[8];
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.num_iovas = 8,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	unsigned int i;
+
+	check(do_ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd), 0,
+	      "IOMMU_IOAS_IOVA_RANGES");
+	for (i = 0; i < cmd.num_iovas && i < 8; i++)
+		say("     usable IOVA 0x%llx - 0x%llx",
+		    (unsigned long long)ranges[i].start,
+		    (unsigned long long)ranges[i].last);
+	say("     every mapping must be aligned to %llu bytes",
+	    (unsigned long long)cmd.out_iova_alignment);
+}
+
+static int map_fixed(int fd, uint32_t ioas, void *buf, size_t len,
+		     uint64_t iova, uint32_t flags)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | flags,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)buf,
+		.length = len,
+		.iova = iova,
+	};
+
+	return do_ioctl(fd, IOMMU_IOAS_MAP, &map);
+}
+
+static int unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.iova = iova,
+		.length = len,
+	};
+
+	return do_ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+}
+
+static int destroy(int fd, uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return do_ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+/* Show the VT-d fault the kernel logged for @iova, if any. */
+static void show_fault(uint64_t iova)
+{
+	int len = klogctl(10, NULL, 0);
+	char want[64], *buf, *line;
+
+	if (len <= 0)
+		return;
+	buf = calloc(1, len + 1);
+	if (!buf || klogctl(3, buf, len) < 0) {
+		free(buf);
+		return;
+	}
+	snprintf(want, sizeof(want), "fault addr 0x%llx",
+		 (unsigned long long)iova);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, want))
+			say("     kernel log: %s", line);
+	free(buf);
+}
+
+static void dma_tour(int fd)
+{
+	uint8_t *buf, *src, *dst;
+	struct edu edu;
+	uint32_t ioas, hwpt;
+	long pinned;
+	int rc, i;
+
+	say("1. Take the edu PCI device from vfio-pci and bind it to this iommufd");
+	rc = edu_open(&edu, 0, fd);
+	check(rc, 0, "VFIO_DEVICE_BIND_IOMMUFD on /dev/vfio/devices/vfio0");
+	if (rc) {
+		say("   (no edu device bound to vfio-pci: skipping the DMA part)");
+		return;
+	}
+	say("   the device is iommufd object %u; its DMA is blocked until attached",
+	    edu.devid);
+
+	say("2. Create an I/O address space (IOAS) and attach the device to it");
+	{
+		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+		check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc), 0,
+		      "IOMMU_IOAS_ALLOC");
+		ioas = alloc.out_ioas_id;
+	}
+	hwpt = ioas;
+	check(edu_attach(&edu, &hwpt), 0, "VFIO_DEVICE_ATTACH_IOMMUFD_PT (IOAS)");
+	say("   attached through a VT-d page table, HWPT object %u, made for it",
+	    hwpt);
+	show_ranges(fd, ioas);
+	check(edu_enable_dma(&edu), 0, "set Bus Master Enable in config space");
+
+	say("3. Map 64 KiB of our memory at IOVA 0x%llx", IOVA);
+	buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		failures++;
+		goto out_close;
+	}
+	src = buf;
+	dst = buf + 0x4000;
+	for (i = 0; i != XFER; i++)
+		src[i] = (uint8_t)(i * 7 + 3);
+	memset(dst, 0, XFER);
+	pinned = vm_pinned_kb();
+	check(map_fixed(fd, ioas, buf, BUF_SIZE, IOVA,
+			IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE),
+	      0, "IOMMU_IOAS_MAP 64 KiB, read/write");
+	say("   pinned and charged to us: VmPin %ld kB -> %ld kB", pinned,
+	    vm_pinned_kb());
+
+	say("4. DMA: RAM at IOVA 0x%llx -> edu, then edu -> RAM at IOVA 0x%llx",
+	    IOVA, IOVA + 0x4000);
+	check(edu_dma_from_ram(&edu, IOVA, XFER), 0,
+	      "edu DMA read of 3000 bytes from IOVA 0x100000");
+	check(edu_dma_to_ram(&edu, IOVA + 0x4000, XFER), 0,
+	      "edu DMA write of 3000 bytes to IOVA 0x104000");
+	if (!memcmp(src, dst, XFER)) {
+		say("   the 3000 bytes came back identical, byte for byte");
+	} else {
+		say("   the data came back different  <-- WRONG");
+		failures++;
+	}
+
+	say("5. Unmap the range and let the device try again");
+	check(unmap(fd, ioas, IOVA, BUF_SIZE), 0, "IOMMU_IOAS_UNMAP 64 KiB");
+	say("   unpinned and uncharged: VmPin %ld kB", vm_pinned_kb());
+	memset(dst, 0xa5, XFER);
+	check(edu_dma_to_ram(&edu, IOVA + 0x4000, XFER), 0,
+	      "edu DMA write to the unmapped IOVA 0x104000");
+	for (i = 0; i != XFER && dst[i] == 0xa5; i++)
+		;
+	if (i == XFER && iommu_fault_logged(IOVA + 0x4000)) {
+		say("   the IOMMU blocked it: our memory is untouched, and");
+		show_fault(IOVA + 0x4000);
+	} else {
+		say("   the DMA was not blocked  <-- WRONG");
+		failures++;
+	}
+
+	say("6. What stays consistent: objects in use cannot be destroyed");
+	check(destroy(fd, ioas), -EBUSY, "IOMMU_DESTROY the IOAS the device uses");
+	check(destroy(fd, edu.devid), -EBUSY,
+	      "IOMMU_DESTROY the device VFIO holds");
+	munmap(buf, BUF_SIZE);
+out_close:
+	edu_close(&edu);
+	say("   closing the VFIO device detached and unbound it");
+	check(destroy(fd, ioas), 0, "IOMMU_DESTROY the IOAS now");
 }
 
 static void bad_input_tour(int fd)
@@ -73,26 +249,37 @@ static void bad_input_tour(int fd)
 		uint64_t tail;
 	} big = {};
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	static uint8_t page[8192] __attribute__((aligned(4096)));
+	uint32_t ioas;
 
-	say("3. Bad input gets a precise errno and changes nothing.");
+	say("7. Bad input gets a precise errno and changes nothing");
+	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc), 0, "IOMMU_IOAS_ALLOC");
+	ioas = alloc.out_ioas_id;
 	alloc.size = 4;
-	step(fd, IOMMU_IOAS_ALLOC, &alloc, EINVAL,
-	     "IOAS_ALLOC with a structure too short");
+	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc), -EINVAL,
+	      "IOAS_ALLOC with a structure too short");
 	big.cmd.size = sizeof(big);
 	big.tail = 1;
-	step(fd, IOMMU_IOAS_ALLOC, &big, E2BIG,
-	     "IOAS_ALLOC with unknown non-zero trailing bytes");
-	big.tail = 0;
-	step(fd, IOMMU_IOAS_ALLOC, &big, 0,
-	     "IOAS_ALLOC with zero trailing bytes (newer caller)");
+	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &big), -E2BIG,
+	      "IOAS_ALLOC with unknown non-zero trailing bytes");
 	alloc.size = sizeof(alloc);
 	alloc.flags = 1u << 31;
-	step(fd, IOMMU_IOAS_ALLOC, &alloc, EOPNOTSUPP,
-	     "IOAS_ALLOC with a flag we do not know");
-	step(fd, _IO(IOMMUFD_TYPE, 0xff), &alloc, ENOTTY,
-	     "an ioctl number iommufd does not have");
-	step(fd, IOMMU_IOAS_ALLOC, (void *)16, EFAULT,
-	     "IOAS_ALLOC with a bad pointer");
+	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc), -EOPNOTSUPP,
+	      "IOAS_ALLOC with a flag we do not know");
+	check(do_ioctl(fd, _IO(IOMMUFD_TYPE, 0xff), &alloc), -ENOTTY,
+	      "an ioctl number iommufd does not have");
+	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, (void *)16), -EFAULT,
+	      "IOAS_ALLOC with a bad pointer");
+	check(map_fixed(fd, ioas, page, 8192, 0x10000,
+			IOMMU_IOAS_MAP_READABLE), 0,
+	      "map 8 KiB at IOVA 0x10000");
+	check(map_fixed(fd, ioas, page, 4096, 0x11000,
+			IOMMU_IOAS_MAP_READABLE), -EEXIST,
+	      "map over it");
+	check(unmap(fd, ioas, 0x10000, 4096), -ENOENT,
+	      "unmap half of it (mappings go whole or not at all)");
+	check(unmap(fd, ioas, 0x10000, 8192), 0, "unmap all of it");
+	check(destroy(fd, 0), -ENOENT, "IOMMU_DESTROY of an ID that does not exist");
 }
 
 int main(void)
@@ -105,10 +292,10 @@ int main(void)
 		say("cannot open /dev/iommu: %s", strerror(errno));
 		return 1;
 	}
-	objects_tour(fd);
+	dma_tour(fd);
 	bad_input_tour(fd);
 	close(fd);
-	say("closing the file frees every object left in it");
+	say("closing /dev/iommu frees every object left in it");
 
 	if (failures) {
 		say("%d step(s) did not go as expected", failures);

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Driving QEMU's "edu" PCI device (1234:11e8) through VFIO's device cdev
+ * and iommufd, as a VMM would: bind the device to an iommufd, attach it to
+ * an IOAS, and have it DMA to and from IOVAs.
+ *
+ * edu facts (QEMU docs/specs/edu.rst): BAR0 registers; a 4 KiB buffer
+ * inside the device at address 0x40000; DMA source, destination and count
+ * registers and a command register whose bit 0 starts a transfer and is
+ * cleared when it completes (on a timer of about 100 ms of virtual time);
+ * bit 1 set means device -> RAM. Its DMA mask is 28 bits. QEMU 7.2 aborts
+ * on a transfer of the whole 4096 bytes, so transfers stay below that.
+ *
+ * Every function returns 0 or -errno.
+ */
+#ifndef EDU_VFIO_H
+#define EDU_VFIO_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#define EDU_VENDOR		0x1234
+#define EDU_DEVICE		0x11e8
+#define EDU_REG_ID		0x00
+#define EDU_REG_LIVENESS	0x04
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_DMA_START		0x01
+#define EDU_DMA_TO_RAM		0x02
+#define EDU_BUF_ADDR		0x40000
+#define EDU_BUF_SIZE		4096
+#define EDU_DMA_MASK		((1ULL << 28) - 1)
+
+struct edu {
+	int device_fd;		/* /dev/vfio/devices/vfioN */
+	uint32_t devid;		/* iommufd DEVICE ID */
+	uint64_t bar0_offset;	/* of BAR0 in the device fd */
+	uint64_t config_offset;	/* of config space in the device fd */
+};
+
+static inline int edu_errno(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+static inline int edu_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return edu_errno();
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : edu_errno();
+}
+
+/*
+ * Hand every edu device to vfio-pci and return in @path the cdev of the
+ * @nth one (0-based) in PCI order; -ENODEV if there is no such device.
+ */
+static inline int edu_find_cdev(unsigned int nth, char *path, size_t len)
+{
+	unsigned int seen = 0;
+	struct dirent **names;
+	int n, i, rc = -ENODEV;
+
+	/* Ignore EEXIST and friends: the ID may have been added already. */
+	edu_write_file("/sys/bus/pci/drivers/vfio-pci/new_id", "1234 11e8");
+
+	n = scandir("/sys/bus/pci/devices", &names, NULL, alphasort);
+	if (n < 0)
+		return edu_errno();
+	for (i = 0; i != n; i++) {
+		char file[512], buf[64];
+		struct dirent **vnames;
+		unsigned int ven = 0, dev = 0;
+		FILE *f;
+		int vn, j;
+
+		snprintf(file, sizeof(file), "/sys/bus/pci/devices/%s/vendor",
+			 names[i]->d_name);
+		f = fopen(file, "r");
+		if (!f)
+			continue;
+		if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%x", &ven) != 1)
+			ven = 0;
+		fclose(f);
+		snprintf(file, sizeof(file), "/sys/bus/pci/devices/%s/device",
+			 names[i]->d_name);
+		f = fopen(file, "r");
+		if (!f)
+			continue;
+		if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%x", &dev) != 1)
+			dev = 0;
+		fclose(f);
+		if (ven != EDU_VENDOR || dev != EDU_DEVICE || seen++ != nth)
+			continue;
+
+		snprintf(file, sizeof(file),
+			 "/sys/bus/pci/devices/%s/vfio-dev", names[i]->d_name);
+		vn = scandir(file, &vnames, NULL, alphasort);
+		if (vn < 0) {
+			rc = -ENOENT;
+			continue;
+		}
+		for (j = 0; j != vn; j++) {
+			if (!strncmp(vnames[j]->d_name, "vfio", 4) && rc) {
+				snprintf(path, len, "/dev/vfio/devices/%s",
+					 vnames[j]->d_name);
+				rc = 0;
+			}
+			free(vnames[j]);
+		}
+		free(vnames);
+	}
+	for (i = 0; i != n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+static inline int edu_region(struct edu *edu, unsigned int index, uint64_t *offset)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info),
+		.index = index,
+	};
+
+	if (ioctl(edu->device_fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return edu_errno();
+	*offset = info.offset;
+	return 0;
+}
+
+/* Open the @nth edu device and bind it to the iommufd @iommufd. */
+static inline int edu_open(struct edu *edu, unsigned int nth, int iommufd)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+		.iommufd = iommufd,
+	};
+	char path[300];
+	int rc;
+
+	memset(edu, 0, sizeof(*edu));
+	edu->device_fd = -1;
+	rc = edu_find_cdev(nth, path, sizeof(path));
+	if (rc)
+		return rc;
+	edu->device_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (edu->device_fd < 0)
+		return edu_errno();
+	if (ioctl(edu->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return edu_errno();
+	edu->devid = bind.out_devid;
+	rc = edu_region(edu, VFIO_PCI_BAR0_REGION_INDEX, &edu->bar0_offset);
+	if (!rc)
+		rc = edu_region(edu, VFIO_PCI_CONFIG_REGION_INDEX,
+				&edu->config_offset);
+	return rc;
+}
+
+static inline void edu_close(struct edu *edu)
+{
+	if (edu->device_fd >= 0)
+		close(edu->device_fd);
+	edu->device_fd = -1;
+}
+
+/* Attach to an IOAS or HWPT; *pt_id returns the HWPT used. */
+static inline int edu_attach(struct edu *edu, uint32_t *pt_id)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+		.pt_id = *pt_id,
+	};
+
+	if (ioctl(edu->device_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		return edu_errno();
+	*pt_id = attach.pt_id;
+	return 0;
+}
+
+static inline int edu_detach(struct edu *edu)
+{
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+
+	return ioctl(edu->device_fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach) ?
+		       edu_errno() : 0;
+}
+
+static inline int edu_read32(struct edu *edu, uint64_t reg, uint32_t *val)
+{
+	return pread(edu->device_fd, val, 4, edu->bar0_offset + reg) == 4 ?
+		       0 : edu_errno();
+}
+
+static inline int edu_write64(struct edu *edu, uint64_t reg, uint64_t val)
+{
+	return pwrite(edu->device_fd, &val, 8, edu->bar0_offset + reg) == 8 ?
+		       0 : edu_errno();
+}
+
+/* Turn on Bus Master Enable so that the device may DMA at all. */
+static inline int edu_enable_dma(struct edu *edu)
+{
+	uint16_t cmd;
+
+	if (pread(edu->device_fd, &cmd, 2, edu->config_offset + 4) != 2)
+		return edu_errno();
+	cmd |= 0x4;
+	if (pwrite(edu->device_fd, &cmd, 2, edu->config_offset + 4) != 2)
+		return edu_errno();
+	return 0;
+}
+
+/* Run one DMA and wait (up to ~5 s) for the device to finish it. */
+static inline int edu_dma(struct edu *edu, uint64_t src, uint64_t dst,
+		   uint32_t count, uint32_t cmd)
+{
+	const struct timespec pause = { .tv_nsec = 20 * 1000 * 1000 };
+	unsigned int i;
+	uint32_t busy;
+	int rc;
+
+	if (!count || count >= EDU_BUF_SIZE)
+		return -EINVAL;
+	rc = edu_write64(edu, EDU_REG_DMA_SRC, src);
+	if (!rc)
+		rc = edu_write64(edu, EDU_REG_DMA_DST, dst);
+	if (!rc)
+		rc = edu_write64(edu, EDU_REG_DMA_COUNT, count);
+	if (!rc)
+		rc = edu_write64(edu, EDU_REG_DMA_CMD, cmd | EDU_DMA_START);
+	for (i = 0; !rc && i != 250; i++) {
+		rc = edu_read32(edu, EDU_REG_DMA_CMD, &busy);
+		if (rc || !(busy & EDU_DMA_START))
+			return rc;
+		nanosleep(&pause, NULL);
+	}
+	return rc ? rc : -ETIMEDOUT;
+}
+
+/* RAM (at IOVA @iova) -> the device's buffer */
+static inline int edu_dma_from_ram(struct edu *edu, uint64_t iova, uint32_t count)
+{
+	return edu_dma(edu, iova, EDU_BUF_ADDR, count, 0);
+}
+
+/* the device's buffer -> RAM (at IOVA @iova) */
+static inline int edu_dma_to_ram(struct edu *edu, uint64_t iova, uint32_t count)
+{
+	return edu_dma(edu, EDU_BUF_ADDR, iova, count, EDU_DMA_TO_RAM);
+}
+
+/*
+ * Whether the kernel log reports an IOMMU fault at @iova. VT-d logs
+ * "... fault addr 0x<iova> ..." for each recorded fault.
+ */
+static inline int iommu_fault_logged(uint64_t iova)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char want[64], *buf;
+	int n, found;
+
+	if (len <= 0)
+		return 0;
+	buf = malloc(len + 1);
+	if (!buf)
+		return 0;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
+	if (n < 0)
+		n = 0;
+	buf[n] = 0;
+	snprintf(want, sizeof(want), "fault addr 0x%llx", (unsigned long long)iova);
+	found = strstr(buf, want) != NULL;
+	free(buf);
+	return found;
+}
+
+#endif

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A real device through a real IOMMU: QEMU's edu device bound to vfio-pci,
+ * used through its VFIO cdev with iommufd, behind the emulated Intel VT-d.
+ * This is the path a VMM takes. Skipped where there is no edu device.
+ */
+#include <stdio.h>
+#include <sys/mman.h>
+
+#include "iommufd_test_lib.h"
+#include "edu_vfio.h"
+
+#define BUF_SIZE (64 * 1024)
+#define XFER 3000	/* bytes per DMA: below the edu buffer size */
+#define IOVA_A 0x100000ULL
+#define IOVA_B 0x200000ULL
+
+static void fill_pattern(uint8_t *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i != len; i++)
+		p[i] = (uint8_t)(i * 7 + seed * 13 + (i >> 8));
+}
+
+static int ioas_map_fixed(int fd, uint32_t ioas, void *buf, size_t len,
+			  uint64_t iova, uint32_t flags)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | flags,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)buf,
+		.length = len,
+		.iova = iova,
+	};
+
+	return xioctl(fd, IOMMU_IOAS_MAP, &map);
+}
+
+static int ioas_unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap),
+		.ioas_id = ioas,
+		.iova = iova,
+		.length = len,
+	};
+
+	return xioctl(fd, IOMMU_IOAS_UNMAP, &unmap);
+}
+
+/* Pinned pages of this process, from /proc/self/status (VmPin, in kB). */
+static long vm_pinned_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+#define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+
+FIXTURE(vfio_edu)
+{
+	int fd;
+	struct edu edu;
+	uint32_t ioas;
+	uint32_t hwpt;
+	uint8_t *buf;
+};
+
+FIXTURE_SETUP(vfio_edu)
+{
+	int rc;
+
+	self->fd = iofd_open();
+	ASSERT_LE(0, self->fd);
+	rc = edu_open(&self->edu, 0, self->fd);
+	if (rc == -ENODEV || rc == -ENOENT)
+		SKIP(return, "no edu device bound to vfio-pci");
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	self->hwpt = self->ioas;
+	ASSERT_EQ(0, edu_attach(&self->edu, &self->hwpt));
+	ASSERT_NE(self->ioas, self->hwpt);
+	ASSERT_EQ(0, edu_enable_dma(&self->edu));
+
+	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(vfio_edu)
+{
+	edu_close(&self->edu);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->buf && self->buf != MAP_FAILED)
+		munmap(self->buf, BUF_SIZE);
+}
+
+/* RAM -> device -> RAM, through the IOMMU, byte for byte. */
+TEST_F(vfio_edu, dma_round_trip)
+{
+	uint8_t *src = self->buf, *dst = self->buf + 0x4000;
+
+	fill_pattern(src, XFER, 1);
+	memset(dst, 0, XFER);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A, RW));
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, XFER));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_A + 0x4000, XFER));
+	ASSERT_EQ(0, memcmp(src, dst, XFER));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE));
+}
+
+/* After unmap the IOVA is gone: the write faults and memory is untouched. */
+TEST_F(vfio_edu, dma_after_unmap_is_blocked)
+{
+	uint8_t *src = self->buf, *dst = self->buf + 0x4000;
+	uint8_t sentinel[XFER];
+
+	fill_pattern(src, XFER, 2);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A, RW));
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, XFER));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE));
+
+	memset(dst, 0xa5, XFER);
+	memcpy(sentinel, dst, XFER);
+	EXPECT_FALSE(iommu_fault_logged(IOVA_A + 0x4000));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_A + 0x4000, XFER));
+	EXPECT_EQ(0, memcmp(sentinel, dst, XFER));
+	EXPECT_TRUE(iommu_fault_logged(IOVA_A + 0x4000));
+}
+
+/* A read-only mapping lets the device read but not write. */
+TEST_F(vfio_edu, read_only_mapping)
+{
+	uint8_t *src = self->buf, *dst = self->buf + 0x8000;
+	uint8_t sentinel[XFER];
+
+	fill_pattern(src, XFER, 3);
+	memset(dst, 0x5a, XFER);
+	memcpy(sentinel, dst, XFER);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_B, IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_B, XFER));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B + 0x8000, XFER));
+	EXPECT_EQ(0, memcmp(sentinel, dst, XFER));
+	EXPECT_TRUE(iommu_fault_logged(IOVA_B + 0x8000));
+}
+
+/* The platform's MSI window is reserved and reported as unusable. */
+TEST_F(vfio_edu, msi_window_reserved)
+{
+	struct iommu_iova_range ranges[16];
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas,
+		.num_iovas = ARRAY_LEN(ranges),
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	unsigned int i;
+
+	ASSERT_EQ(0, xioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
+	ASSERT_LE(2, cmd.num_iovas);
+	EXPECT_EQ(4096, cmd.out_iova_alignment);
+	for (i = 0; i != cmd.num_iovas; i++)
+		EXPECT_FALSE(ranges[i].start <= 0xfee00000ULL &&
+			     ranges[i].last >= 0xfee00000ULL);
+	/* And mapping into it is refused. */
+	EXPECT_EQ(-EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf,
+					  4096, 0xfee00000ULL, RW));
+}
+
+/* Pinned memory is charged while mapped and uncharged after. */
+TEST_F(vfio_edu, pinned_accounting)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | RW,
+		.src_ioas_id = self->ioas,
+		.src_iova = IOVA_A,
+		.dst_iova = IOVA_B,
+		.length = BUF_SIZE,
+	};
+	long before = vm_pinned_kb();
+
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A, RW));
+	EXPECT_EQ(before + BUF_SIZE / 1024, vm_pinned_kb());
+
+	/* A copy into a second IOAS shares the pins: nothing more. */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &copy.dst_ioas_id));
+	ASSERT_EQ(0, xioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+	EXPECT_EQ(before + BUF_SIZE / 1024, vm_pinned_kb());
+
+	/* The copy still holds the pages? No: its IOAS has no domain. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE));
+	EXPECT_EQ(before, vm_pinned_kb());
+}
+
+/* Attaching again replaces: DMA follows the new IOAS at once. */
+TEST_F(vfio_edu, replace_ioas)
+{
+	uint8_t *a = self->buf, *b = self->buf + 0x4000;
+	uint32_t ioas2, pt;
+
+	fill_pattern(a, XFER, 4);
+	fill_pattern(b, XFER, 5);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	/* The same IOVA, different memory in each IOAS. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, a, 0x4000, IOVA_A,
+				    RW));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, b, 0x4000, IOVA_A, RW));
+
+	pt = ioas2;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	ASSERT_NE(self->hwpt, pt);
+	/* The old automatic HWPT went with the device. */
+	EXPECT_EQ(-ENOENT, obj_destroy(self->fd, self->hwpt));
+	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, ioas2));
+
+	memset(self->buf + 0x8000, 0, XFER);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf + 0x8000,
+				    0x4000, IOVA_B, RW));
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, XFER));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, XFER));
+	EXPECT_EQ(0, memcmp(b, self->buf + 0x8000, XFER));
+
+	ASSERT_EQ(0, edu_detach(&self->edu));
+	EXPECT_EQ(0, obj_destroy(self->fd, ioas2));
+}
+
+/* An explicitly allocated HWPT: used by attach, busy while attached. */
+TEST_F(vfio_edu, explicit_hwpt)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.dev_id = self->edu.devid,
+		.pt_id = self->ioas,
+	};
+	uint8_t *src = self->buf, *dst = self->buf + 0x4000;
+	uint32_t pt;
+
+	ASSERT_EQ(0, xioctl(self->fd, IOMMU_HWPT_ALLOC, &alloc));
+	/* The HWPT mirrors what is mapped later, too. */
+	fill_pattern(src, XFER, 6);
+	memset(dst, 0, XFER);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A, RW));
+	pt = alloc.out_hwpt_id;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	EXPECT_EQ(alloc.out_hwpt_id, pt);
+	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, alloc.out_hwpt_id));
+	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, self->ioas));
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, XFER));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_A + 0x4000, XFER));
+	EXPECT_EQ(0, memcmp(src, dst, XFER));
+	ASSERT_EQ(0, edu_detach(&self->edu));
+	EXPECT_EQ(0, obj_destroy(self->fd, alloc.out_hwpt_id));
+}
+
+/* A second edu device on the same IOAS shares the automatic HWPT. */
+TEST_F(vfio_edu, two_devices_share_hwpt)
+{
+	struct edu second;
+	uint32_t pt = self->ioas;
+	int rc;
+
+	rc = edu_open(&second, 1, self->fd);
+	if (rc == -ENODEV || rc == -ENOENT)
+		SKIP(return, "no second edu device");
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(0, edu_attach(&second, &pt));
+	EXPECT_EQ(self->hwpt, pt);
+	/* The device object is held by VFIO, not destroyable by the user. */
+	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, second.devid));
+	edu_close(&second);
+	/* Its detach left the HWPT to the first device. */
+	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, self->hwpt));
+}
+
+TEST_HARNESS_MAIN
