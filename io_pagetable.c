@@ -99,6 +99,7 @@ struct iopt_area *iopt_area_span_first(struct iopt_area_span *span,
 	span->iopt = iopt;
 	span->cur = start;
 	span->last = last;
+	span->covered = false;
 	span->area = iopt_area_first(iopt, start, start);
 	if (span->area && !span->area->pages)
 		span->area = NULL;
@@ -116,7 +117,7 @@ struct iopt_area *iopt_area_span_next(struct iopt_area_span *span)
 	unsigned long last = iopt_area_last_iova(span->area);
 
 	if (last >= span->last) {
-		span->cur = span->last;
+		span->covered = true;
 		span->area = NULL;
 		return NULL;
 	}
@@ -136,7 +137,7 @@ struct iopt_area *iopt_area_span_next(struct iopt_area_span *span)
  */
 bool iopt_area_span_done(struct iopt_area_span *span)
 {
-	return span->cur == span->last && !span->area;
+	return span->covered;
 }
 
 /* ---------------------------------------------------------------------
@@ -156,36 +157,57 @@ static bool hole_fits(unsigned long start, unsigned long last,
 	return true;
 }
 
-/* A free IOVA in [start, last] clear of reserved ranges and areas. */
+/*
+ * A free IOVA in [start, last] clear of reserved ranges and areas.
+ * *first_hole receives the start of the first free IOVA seen, which may be
+ * in a hole too small for this request (ULONG_MAX if there is none).
+ */
 static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long start,
 			   unsigned long last, unsigned long length,
-			   unsigned long align, unsigned long *iova)
+			   unsigned long align, unsigned long *iova,
+			   unsigned long *first_hole)
 {
 	struct interval_tree_span_iter a, r;
 
+	*first_hole = ULONG_MAX;
 	interval_tree_for_each_span(&a, &iopt->area_itree, start, last) {
 		if (!a.is_hole)
 			continue;
 		interval_tree_for_each_span(&r, &iopt->reserved_itree,
 					    a.start_hole, a.last_hole) {
-			if (r.is_hole && hole_fits(r.start_hole, r.last_hole,
-						   length, align, iova))
+			if (!r.is_hole)
+				continue;
+			if (*first_hole == ULONG_MAX)
+				*first_hole = r.start_hole;
+			if (hole_fits(r.start_hole, r.last_hole, length, align,
+				      iova))
 				return true;
 		}
 	}
 	return false;
 }
 
+/* Something below @start became free: allocation must look there again. */
+static void iopt_lower_floor(struct io_pagetable *iopt, unsigned long start)
+{
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	iopt->alloc_floor = min(iopt->alloc_floor, start);
+}
+
 /*
- * Choose an IOVA for @length bytes. The alignment keeps that of @hint (the
- * user address, or 0) up to the size of the mapping, so that memory in huge
- * pages can be mapped with huge IOMMU pages.
+ * Choose an IOVA for @length bytes, the lowest that fits. The alignment
+ * keeps that of @hint (the user address, or 0) up to the size of the
+ * mapping, so that memory in huge pages can be mapped with huge IOMMU
+ * pages. The search starts at alloc_floor, below which nothing is free,
+ * which keeps filling a space one mapping after another from growing
+ * quadratic.
  */
 static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 			   unsigned long hint, unsigned long length)
 {
 	struct interval_tree_span_iter allowed;
-	unsigned long align;
+	unsigned long align, first_hole, from;
+	bool found;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
@@ -196,15 +218,25 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 		align = min(align, 1UL << __ffs(hint));
 	align = max(align, iopt->iova_alignment);
 
-	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
-		return iopt_find_hole(iopt, 0, ULONG_MAX, length, align, iova) ?
-			       0 : -ENOSPC;
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root)) {
+		found = iopt_find_hole(iopt, iopt->alloc_floor, ULONG_MAX,
+				       length, align, iova, &first_hole);
+		/* Everything from the floor up to the first hole is used. */
+		iopt->alloc_floor = first_hole;
+		return found ? 0 : -ENOSPC;
+	}
 
 	interval_tree_for_each_span(&allowed, &iopt->allowed_itree, 0,
 				    ULONG_MAX) {
-		if (!allowed.is_hole &&
-		    iopt_find_hole(iopt, allowed.start_used, allowed.last_used,
-				   length, align, iova))
+		if (allowed.is_hole || allowed.last_used < iopt->alloc_floor)
+			continue;
+		from = max(allowed.start_used, iopt->alloc_floor);
+		found = iopt_find_hole(iopt, from, allowed.last_used, length,
+				       align, iova, &first_hole);
+		/* Only what lies in one allowed range is known to be used. */
+		if (found && from == iopt->alloc_floor)
+			iopt->alloc_floor = first_hole;
+		if (found)
 			return 0;
 	}
 	return -ENOSPC;
@@ -288,6 +320,7 @@ static void iopt_area_discard(struct io_pagetable *iopt, struct iopt_area *area)
 {
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 	interval_tree_remove(&area->node, &iopt->area_itree);
+	iopt_lower_floor(iopt, iopt_area_iova(area));
 	kfree(area);
 }
 
@@ -343,6 +376,10 @@ static int iopt_map_pieces(struct io_pagetable *iopt, struct iopt_piece *pieces,
 		interval_tree_insert(&pieces[i].area->node, &iopt->area_itree);
 		cur += pieces[i].length;
 	}
+	/* Filling the hole at the floor moves the floor past the mapping. */
+	if (*iova == iopt->alloc_floor)
+		iopt->alloc_floor = *iova + length - 1 == ULONG_MAX ?
+					    ULONG_MAX : *iova + length;
 	up_write(&iopt->iova_rwsem);
 
 	/* The slow part: pin and map, with only the domain set locked. */
@@ -594,6 +631,7 @@ again:
 		}
 
 		interval_tree_remove(&area->node, &iopt->area_itree);
+		iopt_lower_floor(iopt, first_iova);
 		iopt_area_unfill_domains(area, pages);
 		kfree(area);
 		iopt_put_pages(pages);
@@ -688,6 +726,7 @@ static void iopt_unreserve_locked(struct io_pagetable *iopt, void *owner)
 		next = interval_tree_iter_next(node, 0, ULONG_MAX);
 		if (reserved->owner == owner) {
 			interval_tree_remove(node, &iopt->reserved_itree);
+			iopt_lower_floor(iopt, node->start);
 			kfree(reserved);
 		}
 	}

@@ -26,14 +26,17 @@ struct iommufd_ctx;
  * @accesses: index -> struct iommufd_access; every in-kernel user
  * @next_domain_id: unused index hint for @domains
  * @iova_rwsem: nests inside @domains_rwsem; protects @area_itree,
- *              @allowed_itree, @reserved_itree, @iova_alignment and
- *              @disable_large_pages
+ *              @allowed_itree, @reserved_itree, @iova_alignment,
+ *              @alloc_floor and @disable_large_pages
  * @area_itree: the mappings (struct iopt_area), keyed by IOVA
  * @allowed_itree: struct iopt_allowed, the ranges user space asked to keep
  * @reserved_itree: struct iopt_reserved, the ranges that may not be mapped
  * @iova_alignment: what mapping IOVAs, lengths and page offsets must be a
  *                  multiple of: the largest minimum page size among the
  *                  domains and accesses, PAGE_SIZE with large pages off
+ * @alloc_floor: no IOVA below this is free (neither mapped nor reserved
+ *               ranges leave a hole under it); automatic allocation starts
+ *               its search here
  * @disable_large_pages: IOMMU_OPTION_HUGE_PAGES is 0
  */
 struct io_pagetable {
@@ -47,6 +50,7 @@ struct io_pagetable {
 	struct rb_root_cached allowed_itree;
 	struct rb_root_cached reserved_itree;
 	unsigned long iova_alignment;
+	unsigned long alloc_floor;
 	bool disable_large_pages;
 };
 
@@ -210,6 +214,7 @@ struct iopt_area_span {
 	unsigned long cur;
 	unsigned long last;
 	struct iopt_area *area;
+	bool covered;
 };
 
 struct iopt_area *iopt_area_span_first(struct iopt_area_span *span,

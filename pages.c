@@ -379,12 +379,14 @@ static void pin_state_destroy(struct pin_state *ps)
 {
 	if (ps->remote_mm)
 		mmput(ps->remote_mm);
-	kvfree(ps->folios);
+	kfree(ps->folios);
 	kvfree(ps->upages);
 }
 
+/* Pin user pages [index, index + npages) into @dst; may pin fewer. */
 static long pin_user(struct iopt_pages *pages, struct pin_state *ps,
-		     unsigned long index, unsigned long npages)
+		     unsigned long index, unsigned long npages,
+		     struct page **dst)
 {
 	unsigned long addr = (unsigned long)pages->uptr + index * PAGE_SIZE;
 	unsigned int gup_flags = FOLL_LONGTERM;
@@ -396,7 +398,7 @@ static long pin_user(struct iopt_pages *pages, struct pin_state *ps,
 	npages = min_t(unsigned long, npages, INT_MAX);
 
 	if (current->mm == pages->source_mm)
-		return pin_user_pages_fast(addr, npages, gup_flags, ps->upages);
+		return pin_user_pages_fast(addr, npages, gup_flags, dst);
 
 	/* Pinning for a process other than the caller (after fork, say). */
 	if (!ps->remote_mm) {
@@ -405,34 +407,36 @@ static long pin_user(struct iopt_pages *pages, struct pin_state *ps,
 		ps->remote_mm = pages->source_mm;
 	}
 	mmap_read_lock(ps->remote_mm);
-	rc = pin_user_pages_remote(ps->remote_mm, addr, npages, gup_flags,
-				   ps->upages, &locked);
+	rc = pin_user_pages_remote(ps->remote_mm, addr, npages, gup_flags, dst,
+				   &locked);
 	if (locked)
 		mmap_read_unlock(ps->remote_mm);
 	return rc;
 }
 
-/* Pin file pages [index, index + npages) into ps->upages. */
+/* Pin file pages [index, index + npages) into @dst; may pin fewer. */
 static long pin_file(struct iopt_pages *pages, struct pin_state *ps,
-		     unsigned long index, unsigned long npages)
+		     unsigned long index, unsigned long npages,
+		     struct page **dst)
 {
 	loff_t start = pages->start + (loff_t)index * PAGE_SIZE;
 	unsigned long got = 0;
 	pgoff_t offset;
 	long nfolios, i;
 
+	npages = min_t(unsigned long, npages, 512);
 	if (!ps->folios) {
-		ps->folios = kvmalloc_array(ps->upages_len, sizeof(*ps->folios),
-					    GFP_KERNEL);
+		ps->folios = kmalloc_array(512, sizeof(*ps->folios), GFP_KERNEL);
 		if (!ps->folios)
 			return -ENOMEM;
 	}
-	npages = min_t(unsigned long, npages, UINT_MAX);
 	nfolios = memfd_pin_folios(pages->file, start,
 				   start + (loff_t)npages * PAGE_SIZE - 1,
 				   ps->folios, npages, &offset);
 	if (nfolios <= 0)
 		return nfolios ? nfolios : -EFAULT;
+	/* The offset into the first folio comes in bytes. */
+	offset /= PAGE_SIZE;
 
 	/*
 	 * memfd_pin_folios() pins each folio once; pins are counted per page
@@ -448,13 +452,24 @@ static long pin_file(struct iopt_pages *pages, struct pin_state *ps,
 		if (n > 1 && folio_add_pins(folio, n - 1))
 			break;
 		for (j = 0; j != n; j++)
-			ps->upages[got + j] = folio_page(folio, offset + j);
+			dst[got + j] = folio_page(folio, offset + j);
 		got += n;
 		offset = 0;
 	}
 	if (i != nfolios)
 		unpin_folios(ps->folios + i, nfolios - i);
 	return got ? got : -ENOMEM;
+}
+
+static long pin_some(struct iopt_pages *pages, struct pin_state *ps,
+		     unsigned long index, unsigned long npages,
+		     struct page **dst)
+{
+	if (iommufd_should_fail())
+		return -EFAULT;
+	if (pages->type == IOPT_ADDRESS_FILE)
+		return pin_file(pages, ps, index, npages, dst);
+	return pin_user(pages, ps, index, npages, dst);
 }
 
 /*
@@ -477,12 +492,7 @@ static long pages_pin_into(struct iopt_pages *pages, struct pin_state *ps,
 	}
 	npages = min(npages, ps->upages_len);
 
-	if (iommufd_should_fail())
-		return -EFAULT;
-	if (pages->type == IOPT_ADDRESS_FILE)
-		got = pin_file(pages, ps, index, npages);
-	else
-		got = pin_user(pages, ps, index, npages);
+	got = pin_some(pages, ps, index, npages, ps->upages);
 	if (got <= 0)
 		return got ? got : -EFAULT;
 
@@ -971,47 +981,126 @@ pages_find_access(struct iopt_pages *pages, unsigned long start,
 	return NULL;
 }
 
-/* Store the batch's PFNs at indexes [index, ...) of the xarray. */
-static int batch_to_xarray(struct pfn_batch *batch, struct xarray *xa,
-			   unsigned long index)
+/* Store @pages as the PFNs of indexes [first, ...); on failure store none. */
+static int pages_to_xarray(struct xarray *xa, unsigned long first,
+			   struct page **pages, unsigned long n)
 {
-	XA_STATE(xas, xa, index);
-	unsigned int i = 0;
-	unsigned long j = 0;
+	XA_STATE(xas, xa, first);
+	unsigned long i = 0;
 
-	xas_lock(&xas);
-	while (i != batch->nruns) {
-		xas_store(&xas, xa_mk_value(batch->runs[i].pfn + j));
-		if (xas_error(&xas) == -ENOMEM) {
-			/* Allocate outside the lock and retry this slot. */
-			xas_unlock(&xas);
-			if (!xas_nomem(&xas, GFP_KERNEL_ACCOUNT))
-				return -ENOMEM;
-			xas_lock(&xas);
-			continue;
+	/* The node allocations below do fail; this covers the rest. */
+	if (iommufd_should_fail())
+		return -ENOMEM;
+
+	do {
+		xas_lock(&xas);
+		for (; i != n; i++) {
+			xas_store(&xas, xa_mk_value(page_to_pfn(pages[i])));
+			if (xas_error(&xas))
+				break;
+			xas_next(&xas);
 		}
-		if (xas_error(&xas))
-			break;
-		if (++j == batch->runs[i].npfns) {
-			i++;
-			j = 0;
+		xas_unlock(&xas);
+		/* Allocate outside the lock, then carry on from slot i. */
+	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
+
+	if (xas_error(&xas)) {
+		if (i) {
+			XA_STATE(undo, xa, first);
+			void *entry;
+
+			xas_lock(&undo);
+			xas_for_each(&undo, entry, first + i - 1)
+				xas_store(&undo, NULL);
+			xas_unlock(&undo);
 		}
-		xas_next(&xas);
+		return xas_error(&xas);
 	}
-	xas_unlock(&xas);
-	return xas_error(&xas);
+	return 0;
 }
 
-static void xarray_erase_range(struct xarray *xa, unsigned long first,
-			       unsigned long last)
+static void xarray_to_pages(struct xarray *xa, unsigned long first,
+			    unsigned long last, struct page **out)
 {
 	XA_STATE(xas, xa, first);
 	void *entry;
 
+	rcu_read_lock();
+	xas_for_each(&xas, entry, last) {
+		if (xas_retry(&xas, entry))
+			continue;
+		out[xas.xa_index - first] = pfn_to_page(xa_to_value(entry));
+	}
+	rcu_read_unlock();
+}
+
+static void domain_to_pages(struct iopt_area *area, unsigned long first,
+			    unsigned long last, struct page **out)
+{
+	unsigned long index;
+
+	for (index = first; index <= last; index++) {
+		unsigned long iova, iova_last;
+		unsigned int skip;
+
+		area_pages_iova(area, index, 1, &iova, &iova_last, &skip);
+		out[index - first] = pfn_to_page(PHYS_PFN(
+			iommu_iova_to_phys(area->storage_domain, iova) - skip));
+	}
+}
+
+/* Pin all of [index, index + n) into @out, or nothing. */
+static int pages_pin_array(struct iopt_pages *pages, struct pin_state *ps,
+			   unsigned long index, unsigned long n,
+			   struct page **out)
+{
+	unsigned long done = 0;
+	long got;
+
+	while (done != n) {
+		got = pin_some(pages, ps, index + done, n - done, out + done);
+		if (got <= 0) {
+			unpin_user_pages(out, done);
+			return got ? got : -EFAULT;
+		}
+		done += got;
+	}
+	pages->npinned += n;
+	return 0;
+}
+
+/*
+ * Erase indexes [first, last] from the xarray; unpin the PFNs too if
+ * @unpin. Runs of PFNs are collected on the stack and released outside the
+ * xarray lock, since unpinning may sleep.
+ */
+static void xarray_take_range(struct iopt_pages *pages, unsigned long first,
+			      unsigned long last, bool unpin)
+{
+	XA_STATE(xas, &pages->pinned_pfns, first);
+	struct pfn_run local[16];
+	struct pfn_batch batch = { .runs = local, .capacity = ARRAY_SIZE(local) };
+	void *entry;
+
 	xas_lock(&xas);
-	xas_for_each(&xas, entry, last)
+	xas_for_each(&xas, entry, last) {
+		unsigned long pfn = xa_to_value(entry);
+
 		xas_store(&xas, NULL);
+		if (!unpin || batch_add_pfn(&batch, pfn))
+			continue;
+		/* Full: release what we have, then go on after this entry. */
+		xas_pause(&xas);
+		xas_unlock(&xas);
+		batch_unpin_part(&batch, 0, batch.npfns, pages->writable);
+		pages->npinned -= batch.npfns;
+		batch_clear(&batch);
+		batch_add_pfn(&batch, pfn);
+		xas_lock(&xas);
+	}
 	xas_unlock(&xas);
+	batch_unpin_part(&batch, 0, batch.npfns, pages->writable);
+	pages->npinned -= batch.npfns;
 }
 
 /*
@@ -1022,84 +1111,84 @@ static void pages_unfill_xarray(struct iopt_pages *pages, unsigned long first,
 				unsigned long last)
 {
 	unsigned long index = first;
-	struct pfn_batch batch;
 
-	batch_init_always(&batch, last - first + 1);
 	while (index <= last) {
-		unsigned long span_last, got;
+		unsigned long span_last, sub_last;
+		bool held;
 
 		if (itree_span_at(&pages->access_itree, index, last,
 				  &span_last)) {
 			index = span_last + 1;
 			continue;
 		}
-		batch_clear(&batch);
-		got = batch_read_xarray(&batch, &pages->pinned_pfns, index,
-					span_last);
-		if (!got) {
-			/* Never stored (a fill that failed part way). */
-			index = span_last + 1;
-			continue;
+		for (; index <= span_last; index = sub_last + 1) {
+			held = itree_span_at(&pages->domains_itree, index,
+					     span_last, &sub_last);
+			xarray_take_range(pages, index, sub_last, !held);
 		}
-		xarray_erase_range(&pages->pinned_pfns, index, index + got - 1);
-		batch_unpin_unheld(&batch, pages, index);
-		index += got;
 	}
-	batch_destroy(&batch);
 }
 
 /*
- * Put the PFNs of [first, last] that accesses do not hold yet into the
- * xarray, pinning what nobody holds. On failure nothing changed.
+ * Put the pages of [first, last] into @out and record in the xarray those
+ * accesses did not hold yet, pinning what nobody holds. On failure nothing
+ * changed.
  */
 static int pages_fill_xarray(struct iopt_pages *pages, unsigned long first,
-			     unsigned long last)
+			     unsigned long last, struct page **out)
 {
+	struct pin_state ps = {};
 	unsigned long index = first;
-	struct pfn_reader r;
 	int rc = 0;
 
 	while (index <= last) {
-		unsigned long span_last;
+		struct page **cur = out + (index - first);
+		unsigned long span_last, n;
+		struct iopt_area *area;
+		bool pinned = false;
 
 		if (itree_span_at(&pages->access_itree, index, last,
 				  &span_last)) {
+			xarray_to_pages(&pages->pinned_pfns, index, span_last,
+					cur);
 			index = span_last + 1;
 			continue;
 		}
-		rc = pfn_reader_init(&r, pages, index, span_last);
-		if (rc)
-			goto err_undo;
-		while (!pfn_reader_done(&r)) {
-			rc = pfn_reader_fill(&r);
-			if (!rc)
-				rc = pages_update_charge(pages);
-			if (!rc)
-				rc = batch_to_xarray(&r.batch,
-						     &pages->pinned_pfns,
-						     r.batch_index);
-			if (rc) {
-				/* Entries of this batch may be stored. */
-				xarray_erase_range(&pages->pinned_pfns,
-						   r.batch_index,
-						   r.batch_index +
-						   r.batch.npfns - 1);
-				batch_unpin_unheld(&r.batch, pages,
-						   r.batch_index);
-				index = r.batch_index;
-				pfn_reader_destroy(&r);
-				goto err_undo;
-			}
+		area = pages_domain_area(pages, index);
+		if (area) {
+			span_last = min(span_last, iopt_area_last_index(area));
+			domain_to_pages(area, index, span_last, cur);
+		} else {
+			itree_span_at(&pages->domains_itree, index, span_last,
+				      &span_last);
+			rc = pages_pin_array(pages, &ps, index,
+					     span_last - index + 1, cur);
+			if (rc)
+				break;
+			pinned = true;
+			rc = pages_update_charge(pages);
 		}
-		pfn_reader_destroy(&r);
+		n = span_last - index + 1;
+		if (!rc)
+			rc = pages_to_xarray(&pages->pinned_pfns, index, cur, n);
+		if (rc) {
+			if (pinned) {
+				unpin_user_pages(cur, n);
+				pages->npinned -= n;
+			}
+			break;
+		}
 		index = span_last + 1;
 	}
-	return 0;
+	if (ps.remote_mm)
+		mmput(ps.remote_mm);
+	kfree(ps.folios);
 
-err_undo:
-	if (index != first)
-		pages_unfill_xarray(pages, first, index - 1);
-	pages_update_charge(pages);
+	if (rc) {
+		if (index != first)
+			pages_unfill_xarray(pages, first, index - 1);
+		pages_update_charge(pages);
+	}
 	return rc;
 }
 
@@ -1108,7 +1197,7 @@ err_undo:
  * @area: the area
  * @start_index: first page index to pin
  * @last_index: last page index to pin
- * @out_pages: if not NULL, receives the struct page of every index
+ * @out_pages: receives the struct page of every index
  * @flags: IOMMUFD_ACCESS_RW_WRITE to require writable memory
  *
  * Return: 0 or an errno; on failure nothing changed.
@@ -1132,37 +1221,28 @@ int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
 
 	acc = pages_find_access(pages, start_index, last_index);
 	if (acc) {
+		xarray_to_pages(&pages->pinned_pfns, start_index, last_index,
+				out_pages);
 		acc->users++;
-	} else {
-		acc = kzalloc(sizeof(*acc), GFP_KERNEL_ACCOUNT);
-		if (!acc) {
-			rc = -ENOMEM;
-			goto out_unlock;
-		}
-		rc = pages_fill_xarray(pages, start_index, last_index);
-		if (rc) {
-			kfree(acc);
-			goto out_unlock;
-		}
-		acc->node.start = start_index;
-		acc->node.last = last_index;
-		acc->users = 1;
-		interval_tree_insert(&acc->node, &pages->access_itree);
+		area->num_accesses++;
+		goto out_unlock;
 	}
+
+	acc = kzalloc(sizeof(*acc), GFP_KERNEL_ACCOUNT);
+	if (!acc) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	rc = pages_fill_xarray(pages, start_index, last_index, out_pages);
+	if (rc) {
+		kfree(acc);
+		goto out_unlock;
+	}
+	acc->node.start = start_index;
+	acc->node.last = last_index;
+	acc->users = 1;
+	interval_tree_insert(&acc->node, &pages->access_itree);
 	area->num_accesses++;
-
-	if (out_pages) {
-		XA_STATE(xas, &pages->pinned_pfns, start_index);
-		void *entry;
-
-		rcu_read_lock();
-		xas_for_each(&xas, entry, last_index) {
-			if (xas_retry(&xas, entry))
-				continue;
-			*out_pages++ = pfn_to_page(xa_to_value(entry));
-		}
-		rcu_read_unlock();
-	}
 out_unlock:
 	mutex_unlock(&pages->mutex);
 	return rc;

@@ -23,49 +23,6 @@ static void fill_pattern(uint8_t *p, size_t len, unsigned int seed)
 		p[i] = (uint8_t)(i * 7 + seed * 13 + (i >> 8));
 }
 
-static int ioas_map_fixed(int fd, uint32_t ioas, void *buf, size_t len,
-			  uint64_t iova, uint32_t flags)
-{
-	struct iommu_ioas_map map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | flags,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)buf,
-		.length = len,
-		.iova = iova,
-	};
-
-	return xioctl(fd, IOMMU_IOAS_MAP, &map);
-}
-
-static int ioas_unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t len)
-{
-	struct iommu_ioas_unmap unmap = {
-		.size = sizeof(unmap),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = len,
-	};
-
-	return xioctl(fd, IOMMU_IOAS_UNMAP, &unmap);
-}
-
-/* Pinned pages of this process, from /proc/self/status (VmPin, in kB). */
-static long vm_pinned_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
 FIXTURE(vfio_edu)
@@ -114,12 +71,12 @@ TEST_F(vfio_edu, dma_round_trip)
 
 	fill_pattern(src, XFER, 1);
 	memset(dst, 0, XFER);
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, BUF_SIZE,
 				    IOVA_A, RW));
 	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, XFER));
 	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_A + 0x4000, XFER));
 	ASSERT_EQ(0, memcmp(src, dst, XFER));
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE, NULL));
 }
 
 /* After unmap the IOVA is gone: the write faults and memory is untouched. */
@@ -129,10 +86,10 @@ TEST_F(vfio_edu, dma_after_unmap_is_blocked)
 	uint8_t sentinel[XFER];
 
 	fill_pattern(src, XFER, 2);
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, BUF_SIZE,
 				    IOVA_A, RW));
 	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, XFER));
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE, NULL));
 
 	memset(dst, 0xa5, XFER);
 	memcpy(sentinel, dst, XFER);
@@ -151,7 +108,7 @@ TEST_F(vfio_edu, read_only_mapping)
 	fill_pattern(src, XFER, 3);
 	memset(dst, 0x5a, XFER);
 	memcpy(sentinel, dst, XFER);
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, BUF_SIZE,
 				    IOVA_B, IOMMU_IOAS_MAP_READABLE));
 	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_B, XFER));
 	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B + 0x8000, XFER));
@@ -178,7 +135,7 @@ TEST_F(vfio_edu, msi_window_reserved)
 		EXPECT_FALSE(ranges[i].start <= 0xfee00000ULL &&
 			     ranges[i].last >= 0xfee00000ULL);
 	/* And mapping into it is refused. */
-	EXPECT_EQ(-EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf,
+	EXPECT_EQ(-EINVAL, ioas_map(self->fd, self->ioas, self->buf,
 					  4096, 0xfee00000ULL, RW));
 }
 
@@ -196,7 +153,7 @@ TEST_F(vfio_edu, pinned_accounting)
 	long before = vm_pinned_kb();
 
 	ASSERT_LE(0, before);
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, BUF_SIZE,
 				    IOVA_A, RW));
 	EXPECT_EQ(before + BUF_SIZE / 1024, vm_pinned_kb());
 
@@ -205,8 +162,10 @@ TEST_F(vfio_edu, pinned_accounting)
 	ASSERT_EQ(0, xioctl(self->fd, IOMMU_IOAS_COPY, &copy));
 	EXPECT_EQ(before + BUF_SIZE / 1024, vm_pinned_kb());
 
-	/* The copy still holds the pages? No: its IOAS has no domain. */
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE));
+	/* The copy's IOAS has no domain: with the original gone, nothing
+	 * holds the pages any more.
+	 */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE, NULL));
 	EXPECT_EQ(before, vm_pinned_kb());
 }
 
@@ -220,9 +179,9 @@ TEST_F(vfio_edu, replace_ioas)
 	fill_pattern(b, XFER, 5);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
 	/* The same IOVA, different memory in each IOAS. */
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, a, 0x4000, IOVA_A,
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, a, 0x4000, IOVA_A,
 				    RW));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, b, 0x4000, IOVA_A, RW));
+	ASSERT_EQ(0, ioas_map(self->fd, ioas2, b, 0x4000, IOVA_A, RW));
 
 	pt = ioas2;
 	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
@@ -232,7 +191,7 @@ TEST_F(vfio_edu, replace_ioas)
 	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, ioas2));
 
 	memset(self->buf + 0x8000, 0, XFER);
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2, self->buf + 0x8000,
+	ASSERT_EQ(0, ioas_map(self->fd, ioas2, self->buf + 0x8000,
 				    0x4000, IOVA_B, RW));
 	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, XFER));
 	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, XFER));
@@ -257,7 +216,7 @@ TEST_F(vfio_edu, explicit_hwpt)
 	/* The HWPT mirrors what is mapped later, too. */
 	fill_pattern(src, XFER, 6);
 	memset(dst, 0, XFER);
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, BUF_SIZE,
 				    IOVA_A, RW));
 	pt = alloc.out_hwpt_id;
 	ASSERT_EQ(0, edu_attach(&self->edu, &pt));

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iommufd benchmarks, run inside the guest by tools/bench/run.
+ *
+ *   iommufd_bench vtd REPS    cases through the emulated VT-d (edu devices)
+ *   iommufd_bench mock REPS   cases through the mock IOMMU and accesses
+ *
+ * Each case runs REPS times; the program prints one line per case,
+ * "result CASE MEDIAN_MS MIN_MS MAX_MS", or "skip CASE REASON". Only
+ * ioctls both 6.12's iommufd and ours implement are used, except in cases
+ * named "*_ours_only", which the other tree reports as skipped.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+
+#include "edu_vfio.h"
+#include "iommufd_test.h"
+
+#define GIB (1UL << 30)
+#define MAX_REPS 32
+
+static int reps = 5;
+static int fd;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *name, double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	printf("result %s %.3f %.3f %.3f\n", name, v[n / 2], v[0], v[n - 1]);
+	fflush(stdout);
+}
+
+static void skip(const char *name, const char *why)
+{
+	printf("skip %s %s\n", name, why);
+	fflush(stdout);
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "iommufd_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static uint32_t ioas_new(void)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &cmd))
+		die("IOAS_ALLOC");
+	return cmd.out_ioas_id;
+}
+
+static int map(uint32_t ioas, void *buf, size_t len, uint64_t *iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)buf,
+		.length = len,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+
+	*iova = cmd.iova;
+	return rc;
+}
+
+static int unmap(uint32_t ioas, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.iova = iova,
+		.length = len,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+}
+
+static void destroy(uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	if (ioctl(fd, IOMMU_DESTROY, &cmd))
+		die("DESTROY");
+}
+
+/*
+ * Memory that is already faulted in, as a VMM's guest memory is. With
+ * @scatter the 4 KiB pages are faulted in a scrambled order, so that pages
+ * next to each other in virtual memory are not next to each other
+ * physically: the usual state of a long-running system, and the worst case
+ * for mapping (no run can use a larger IOMMU page).
+ */
+static void *alloc_mem(size_t len, int advice, int scatter)
+{
+	void *p = mmap(NULL, len + (2UL << 20), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t npages = len / 4096, i;
+	uint8_t *q;
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	q = (uint8_t *)(((uintptr_t)p + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+	madvise(q, len, advice);
+	if (!scatter) {
+		memset(q, 1, len);
+		return q;
+	}
+	/* npages is a power of two, so an odd stride visits every page. */
+	for (i = 0; i != npages; i++)
+		q[((i * 40503) % npages) * 4096] = 1;
+	return q;
+}
+
+static void *alloc_memfd(size_t len, int *memfd)
+{
+	void *p;
+
+	*memfd = memfd_create("bench", 0);
+	if (*memfd < 0 || ftruncate(*memfd, len))
+		die("memfd");
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *memfd, 0);
+	if (p == MAP_FAILED)
+		die("mmap memfd");
+	memset(p, 1, len);
+	return p;
+}
+
+/* Time IOAS_MAP + IOAS_UNMAP of @len bytes at @buf. */
+static void bench_map_unmap(const char *name, uint32_t ioas, void *buf,
+			    size_t len)
+{
+	double v[MAX_REPS];
+	uint64_t iova;
+	int i;
+
+	for (i = 0; i != reps; i++) {
+		double t0 = now_ms();
+
+		if (map(ioas, buf, len, &iova))
+			die(name);
+		if (unmap(ioas, iova, len))
+			die(name);
+		v[i] = now_ms() - t0;
+	}
+	report(name, v, reps);
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	long kb = -1;
+	size_t klen = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':')
+			kb = strtol(line + klen + 1, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+static int sync_drop(void)
+{
+	int f = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	if (f >= 0) {
+		if (write(f, "3", 1) != 1)
+			perror("drop_caches");
+		close(f);
+	}
+	return 0;
+}
+
+/*
+ * Kernel memory a mapped GiB costs: the drop in MemFree when 1 GiB of
+ * already-faulted memory is mapped, in KiB. The memory itself was
+ * allocated before, so what disappears is page tables and bookkeeping.
+ */
+static void bench_kmem(uint32_t ioas, void *buf)
+{
+	double v[MAX_REPS];
+	uint64_t iova;
+	int i;
+
+	for (i = 0; i != reps; i++) {
+		long before, after;
+
+		sync_drop();
+		before = meminfo_kb("MemFree");
+		if (map(ioas, buf, GIB, &iova))
+			die("kmem map");
+		after = meminfo_kb("MemFree");
+		if (unmap(ioas, iova, GIB))
+			die("kmem unmap");
+		v[i] = before - after;
+	}
+	qsort(v, reps, sizeof(*v), cmp_double);
+	printf("result kmem_per_gib_kib %.0f %.0f %.0f\n", v[reps / 2], v[0],
+	       v[reps - 1]);
+	fflush(stdout);
+}
+
+static void bench_many_small(uint32_t ioas, uint8_t *buf, unsigned int n)
+{
+	uint64_t *iovas = calloc(n, sizeof(*iovas));
+	double v[MAX_REPS];
+	unsigned int j;
+	int i;
+
+	if (!iovas)
+		die("calloc");
+	for (i = 0; i != reps; i++) {
+		double t0 = now_ms();
+
+		for (j = 0; j != n; j++)
+			if (map(ioas, buf + (size_t)j * 4096, 4096, &iovas[j]))
+				die("small map");
+		for (j = 0; j != n; j++)
+			if (unmap(ioas, iovas[j], 4096))
+				die("small unmap");
+		v[i] = now_ms() - t0;
+	}
+	report("map_unmap_65536x4k", v, reps);
+	free(iovas);
+}
+
+static void bench_copy(uint32_t src, uint32_t dst, void *buf)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.src_ioas_id = src,
+		.dst_ioas_id = dst,
+		.length = GIB,
+	};
+	double v[MAX_REPS];
+	uint64_t iova;
+	int i;
+
+	if (map(src, buf, GIB, &iova))
+		die("copy source map");
+	cmd.src_iova = iova;
+	for (i = 0; i != reps; i++) {
+		double t0;
+
+		cmd.dst_iova = 0;
+		t0 = now_ms();
+		if (ioctl(fd, IOMMU_IOAS_COPY, &cmd))
+			die("COPY");
+		v[i] = now_ms() - t0;
+		if (unmap(dst, cmd.dst_iova, GIB))
+			die("copy unmap");
+	}
+	report("copy_1g", v, reps);
+	unmap(src, iova, GIB);
+}
+
+static void bench_map_file(uint32_t ioas, int memfd)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.fd = memfd,
+		.length = GIB,
+	};
+	double v[MAX_REPS];
+	int i;
+
+	for (i = 0; i != reps; i++) {
+		double t0 = now_ms();
+
+		cmd.iova = 0;
+		if (ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd)) {
+			skip("map_file_unmap_1g_ours_only",
+			     "IOMMU_IOAS_MAP_FILE not supported");
+			return;
+		}
+		if (unmap(ioas, cmd.iova, GIB))
+			die("map_file unmap");
+		v[i] = now_ms() - t0;
+	}
+	report("map_file_unmap_1g_ours_only", v, reps);
+}
+
+static void run_vtd(void)
+{
+	struct edu edu[2];
+	uint32_t ioas, ioas2, pt;
+	uint8_t *mem, *thp, *fmem;
+	int memfd, rc;
+
+	rc = edu_open(&edu[0], 0, fd);
+	if (rc) {
+		skip("vtd", "no edu device");
+		return;
+	}
+	ioas = ioas_new();
+	pt = ioas;
+	if (edu_attach(&edu[0], &pt))
+		die("attach");
+
+	mem = alloc_mem(GIB, MADV_NOHUGEPAGE, 1);
+	bench_map_unmap("map_unmap_1g_4k", ioas, mem, GIB);
+	bench_kmem(ioas, mem);
+	bench_many_small(ioas, mem, 65536);
+
+	if (!edu_open(&edu[1], 1, fd)) {
+		ioas2 = ioas_new();
+		pt = ioas2;
+		if (edu_attach(&edu[1], &pt))
+			die("attach second");
+		bench_copy(ioas, ioas2, mem);
+		edu_close(&edu[1]);
+		destroy(ioas2);
+	} else {
+		skip("copy_1g", "no second edu device");
+	}
+	munmap(mem, GIB);
+
+	thp = alloc_mem(GIB, MADV_HUGEPAGE, 0);
+	bench_map_unmap("map_unmap_1g_thp", ioas, thp, GIB);
+	munmap(thp, GIB);
+
+	fmem = alloc_memfd(GIB, &memfd);
+	bench_map_unmap("map_unmap_1g_memfd", ioas, fmem, GIB);
+	bench_map_file(ioas, memfd);
+	munmap(fmem, GIB);
+	close(memfd);
+
+	edu_close(&edu[0]);
+	destroy(ioas);
+}
+
+static int test_cmd(struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return ioctl(fd, IOMMU_TEST_CMD, cmd);
+}
+
+static uint32_t mock_domain(uint32_t ioas, uint32_t *idev)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = ioas,
+	};
+
+	if (test_cmd(&cmd))
+		die("MOCK_DOMAIN");
+	*idev = cmd.mock_domain.out_idev_id;
+	return cmd.mock_domain.out_stdev_id;
+}
+
+static uint32_t hwpt_alloc(uint32_t idev, uint32_t ioas)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = idev,
+		.pt_id = ioas,
+	};
+
+	if (ioctl(fd, IOMMU_HWPT_ALLOC, &cmd))
+		die("HWPT_ALLOC");
+	return cmd.out_hwpt_id;
+}
+
+/*
+ * Pin all of a mapped GiB through an in-kernel access user and release it,
+ * 16 MiB per request (the most 6.12's test interface takes at once).
+ */
+static void bench_access(uint32_t ioas, void *buf)
+{
+	struct iommu_test_cmd create = {
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas,
+		.create_access = {
+			.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+		},
+	};
+	const size_t chunk = 16UL << 20;
+	uint32_t ids[GIB / (16UL << 20)];
+	double v[MAX_REPS];
+	uint64_t iova;
+	unsigned int j;
+	int i;
+
+	if (test_cmd(&create))
+		die("CREATE_ACCESS");
+	if (map(ioas, buf, GIB, &iova))
+		die("access map");
+	for (i = 0; i != reps; i++) {
+		double t0 = now_ms();
+
+		for (j = 0; j != GIB / chunk; j++) {
+			struct iommu_test_cmd pin = {
+				.op = IOMMU_TEST_OP_ACCESS_PAGES,
+				.id = create.create_access.out_access_fd,
+				.access_pages = {
+					.iova = iova + j * chunk,
+					.length = chunk,
+				},
+			};
+
+			if (test_cmd(&pin))
+				die("ACCESS_PAGES");
+			ids[j] = pin.access_pages.out_access_pages_id;
+		}
+		for (j = 0; j != GIB / chunk; j++) {
+			struct iommu_test_cmd unpin = {
+				.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+				.id = create.create_access.out_access_fd,
+				.destroy_access_pages = { .access_pages_id = ids[j] },
+			};
+
+			if (test_cmd(&unpin))
+				die("DESTROY_ACCESS_PAGES");
+		}
+		v[i] = now_ms() - t0;
+	}
+	report("access_pin_unpin_1g", v, reps);
+	unmap(ioas, iova, GIB);
+	close(create.create_access.out_access_fd);
+}
+
+static void run_mock(void)
+{
+	uint32_t ioas, stdev, idev, hwpt;
+	uint8_t *mem;
+
+	mem = alloc_mem(GIB, MADV_NOHUGEPAGE, 1);
+
+	ioas = ioas_new();
+	bench_access(ioas, mem);
+
+	stdev = mock_domain(ioas, &idev);
+	bench_map_unmap("mock_map_unmap_1g_1dom", ioas, mem, GIB);
+	/* A second domain on the same IOAS, allocated explicitly. */
+	hwpt = hwpt_alloc(idev, ioas);
+	bench_map_unmap("mock_map_unmap_1g_2dom", ioas, mem, GIB);
+	destroy(hwpt);
+	destroy(stdev);
+	destroy(ioas);
+	munmap(mem, GIB);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: iommufd_bench vtd|mock [REPS]\n");
+		return 2;
+	}
+	if (argc > 2)
+		reps = atoi(argv[2]);
+	if (reps < 1 || reps > MAX_REPS)
+		reps = 5;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		die("/dev/iommu");
+	if (!strcmp(argv[1], "vtd"))
+		run_vtd();
+	else
+		run_mock();
+	close(fd);
+	return 0;
+}
