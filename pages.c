@@ -1042,10 +1042,11 @@ static void domain_to_pages(struct iopt_area *area, unsigned long first,
 	for (index = first; index <= last; index++) {
 		unsigned long iova, iova_last;
 		unsigned int skip;
+		phys_addr_t phys;
 
 		area_pages_iova(area, index, 1, &iova, &iova_last, &skip);
-		out[index - first] = pfn_to_page(PHYS_PFN(
-			iommu_iova_to_phys(area->storage_domain, iova) - skip));
+		phys = iommu_iova_to_phys(area->storage_domain, iova) - skip;
+		out[index - first] = pfn_to_page(PHYS_PFN(phys));
 	}
 }
 
