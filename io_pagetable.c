@@ -187,11 +187,19 @@ static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long start,
 	return false;
 }
 
+/*
+ * Automatic allocation never hands out the first or the last page of the
+ * IOVA space: 0 reads as "no address" to too much code, and the last page
+ * is one overflow away from it.
+ */
+#define IOPT_AUTO_FIRST PAGE_SIZE
+#define IOPT_AUTO_LAST (ULONG_MAX - PAGE_SIZE)
+
 /* Something below @start became free: allocation must look there again. */
 static void iopt_lower_floor(struct io_pagetable *iopt, unsigned long start)
 {
 	lockdep_assert_held_write(&iopt->iova_rwsem);
-	iopt->alloc_floor = min(iopt->alloc_floor, start);
+	iopt->alloc_floor = max(min(iopt->alloc_floor, start), IOPT_AUTO_FIRST);
 }
 
 /*
@@ -219,15 +227,15 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 	align = max(align, iopt->iova_alignment);
 
 	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root)) {
-		found = iopt_find_hole(iopt, iopt->alloc_floor, ULONG_MAX,
+		found = iopt_find_hole(iopt, iopt->alloc_floor, IOPT_AUTO_LAST,
 				       length, align, iova, &first_hole);
 		/* Everything from the floor up to the first hole is used. */
 		iopt->alloc_floor = first_hole;
 		return found ? 0 : -ENOSPC;
 	}
 
-	interval_tree_for_each_span(&allowed, &iopt->allowed_itree, 0,
-				    ULONG_MAX) {
+	interval_tree_for_each_span(&allowed, &iopt->allowed_itree,
+				    IOPT_AUTO_FIRST, IOPT_AUTO_LAST) {
 		if (allowed.is_hole || allowed.last_used < iopt->alloc_floor)
 			continue;
 		from = max(allowed.start_used, iopt->alloc_floor);
@@ -1112,6 +1120,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	iopt->iova_alignment = 1;
+	iopt->alloc_floor = IOPT_AUTO_FIRST;
 }
 
 static void iopt_free_itree(struct rb_root_cached *root, size_t offset)

@@ -34,9 +34,8 @@ struct iommufd_ctx;
  * @iova_alignment: what mapping IOVAs, lengths and page offsets must be a
  *                  multiple of: the largest minimum page size among the
  *                  domains and accesses, PAGE_SIZE with large pages off
- * @alloc_floor: no IOVA below this is free (neither mapped nor reserved
- *               ranges leave a hole under it); automatic allocation starts
- *               its search here
+ * @alloc_floor: automatic allocation starts its search here: between its
+ *               lowest possible IOVA and this one, nothing is free
  * @disable_large_pages: IOMMU_OPTION_HUGE_PAGES is 0
  */
 struct io_pagetable {

@@ -99,8 +99,6 @@ static void *temp_alloc(size_t *size, size_t min)
 	size_t want = clamp(*size, min, max(TEMP_LIMIT(), min));
 	void *buf;
 
-	if (iommufd_should_fail())
-		return NULL;
 	while (true) {
 		buf = kvmalloc(want, GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
 		if (buf || want <= PAGE_SIZE || want / 2 < min)
@@ -373,6 +371,7 @@ struct pin_state {
 	unsigned long want;		/* pages the reader may need */
 	struct mm_struct *remote_mm;	/* mmget'd when not current->mm */
 	struct folio **folios;		/* IOPT_ADDRESS_FILE */
+	bool tried_failing;		/* fault injection had its chance */
 };
 
 static void pin_state_destroy(struct pin_state *ps)
@@ -465,8 +464,12 @@ static long pin_some(struct iopt_pages *pages, struct pin_state *ps,
 		     unsigned long index, unsigned long npages,
 		     struct page **dst)
 {
-	if (iommufd_should_fail())
-		return -EFAULT;
+	/* Once per pinning pass is enough to walk the failure paths. */
+	if (!ps->tried_failing) {
+		ps->tried_failing = true;
+		if (iommufd_should_fail())
+			return -EFAULT;
+	}
 	if (pages->type == IOPT_ADDRESS_FILE)
 		return pin_file(pages, ps, index, npages, dst);
 	return pin_user(pages, ps, index, npages, dst);
