@@ -91,21 +91,17 @@ size_t iommufd_test_memory_limit = IOPT_TEMP_MAX;
 #endif
 
 /*
- * Allocate a temporary buffer of up to *size bytes, never less than @min,
- * and return the size obtained. Large requests may be satisfied in part.
+ * Allocate a temporary buffer of up to *size bytes, at least @min, and
+ * return the size obtained in *size. Short of memory, a large request is
+ * cut down to @min rather than failed.
  */
 static void *temp_alloc(size_t *size, size_t min)
 {
 	size_t want = clamp(*size, min, max(TEMP_LIMIT(), min));
 	void *buf;
 
-	while (true) {
-		buf = kvmalloc(want, GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
-		if (buf || want <= PAGE_SIZE || want / 2 < min)
-			break;
-		want /= 2;
-	}
-	if (!buf) {
+	buf = kvmalloc(want, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf && want > min) {
 		want = min;
 		buf = kvmalloc(want, GFP_KERNEL);
 	}
@@ -364,6 +360,13 @@ static void batch_unpin_unheld(struct pfn_batch *batch,
  * Pinning from the source memory.
  */
 
+/*
+ * Pages pinned per GUP call. The fast GUP walk runs with interrupts off, so
+ * a chunk is kept short; it only needs to be long enough for the call's
+ * fixed cost not to matter.
+ */
+#define PIN_CHUNK 4096UL
+
 /* State for pinning: page pointer buffer and the mm pinned from. */
 struct pin_state {
 	struct page **upages;
@@ -486,14 +489,19 @@ static long pages_pin_into(struct iopt_pages *pages, struct pin_state *ps,
 	long got, i;
 
 	if (!ps->upages) {
-		size_t size = ps->want * sizeof(*ps->upages);
+		size_t size = min(ps->want, PIN_CHUNK) * sizeof(*ps->upages);
 
 		ps->upages = temp_alloc(&size, sizeof(*ps->upages));
 		if (!ps->upages)
 			return -ENOMEM;
 		ps->upages_len = size / sizeof(*ps->upages);
 	}
-	npages = min(npages, ps->upages_len);
+	/*
+	 * Each page may start a new run: pin no more than the batch has room
+	 * for, or the excess would be unpinned here and pinned again next.
+	 */
+	npages = min3(npages, ps->upages_len,
+		      (unsigned long)(batch->capacity - batch->nruns));
 
 	got = pin_some(pages, ps, index, npages, ps->upages);
 	if (got <= 0)
@@ -541,17 +549,19 @@ static unsigned long batch_read_domain(struct pfn_batch *batch,
 				       struct iommu_domain *domain,
 				       unsigned long index, unsigned long last)
 {
-	unsigned long done = 0;
+	unsigned long iova, iova_last, done = 0;
+	unsigned int skip;
 
-	for (; index <= last; index++, done++) {
-		unsigned long iova, iova_last;
-		unsigned int skip;
-		phys_addr_t phys;
+	area_pages_iova(area, index, 1, &iova, &iova_last, &skip);
+	for (; index + done <= last; done++) {
+		phys_addr_t phys = iommu_iova_to_phys(domain, iova) - skip;
 
-		area_pages_iova(area, index, 1, &iova, &iova_last, &skip);
-		phys = iommu_iova_to_phys(domain, iova) - skip;
 		if (!batch_add_pfn(batch, PHYS_PFN(phys)))
 			break;
+		/* After the first page every page starts on a boundary. */
+		iova = iova_last + 1;
+		iova_last = iova + PAGE_SIZE - 1;
+		skip = 0;
 	}
 	return done;
 }
@@ -677,18 +687,27 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 		     struct iommu_domain *domain, unsigned long index,
 		     bool page_by_page)
 {
-	unsigned long first_iova = 0, iova, last;
+	unsigned long area_last = iopt_area_last_iova(area);
+	unsigned long first_iova, iova, last;
 	unsigned int i, skip;
 	int rc;
 
+	if (!batch->nruns)
+		return 0;
+	area_pages_iova(area, index, batch->runs[0].npfns, &first_iova, &last,
+			&skip);
+	iova = first_iova;
 	for (i = 0; i != batch->nruns; i++) {
 		phys_addr_t phys = PFN_PHYS(batch->runs[i].pfn);
 
-		area_pages_iova(area, index, batch->runs[i].npfns, &iova, &last,
-				&skip);
-		if (!i)
-			first_iova = iova;
-		phys += skip;
+		if (!i) {
+			phys += skip;
+		} else {
+			/* Later runs start on a page boundary. */
+			iova = last + 1;
+			last = min(iova + batch->runs[i].npfns * PAGE_SIZE - 1,
+				   area_last);
+		}
 		while (true) {
 			unsigned long size = last - iova + 1;
 
@@ -703,7 +722,6 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 			iova += size;
 			phys += size;
 		}
-		index += batch->runs[i].npfns;
 	}
 	return 0;
 
