@@ -92,19 +92,24 @@ size_t iommufd_test_memory_limit = IOPT_TEMP_MAX;
 
 /*
  * Allocate a temporary buffer of up to *size bytes, at least @min, and
- * return the size obtained in *size. Short of memory, a large request is
- * cut down to @min rather than failed.
+ * return the size obtained in *size. These buffers live for one operation,
+ * so they come from kmalloc alone: physically contiguous memory needs no
+ * kernel mapping to be set up and torn down again, as vmalloc would. When
+ * memory is fragmented a request is halved until it fits, down to @min,
+ * which is the only size allowed to wait for reclaim.
  */
 static void *temp_alloc(size_t *size, size_t min)
 {
 	size_t want = clamp(*size, min, max(TEMP_LIMIT(), min));
 	void *buf;
 
-	buf = kvmalloc(want, GFP_KERNEL | __GFP_NOWARN);
-	if (!buf && want > min) {
-		want = min;
-		buf = kvmalloc(want, GFP_KERNEL);
+	for (; want > min; want = max(want / 2, min)) {
+		buf = kmalloc(want, GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+		if (buf)
+			goto out;
 	}
+	buf = kmalloc(min, GFP_KERNEL);
+out:
 	*size = want;
 	return buf;
 }
@@ -217,7 +222,7 @@ static int batch_init(struct pfn_batch *batch, unsigned long max_pfns)
 static void batch_destroy(struct pfn_batch *batch)
 {
 	if (batch->runs != &batch->spare)
-		kvfree(batch->runs);
+		kfree(batch->runs);
 }
 
 static void batch_clear(struct pfn_batch *batch)
@@ -382,7 +387,7 @@ static void pin_state_destroy(struct pin_state *ps)
 	if (ps->remote_mm)
 		mmput(ps->remote_mm);
 	kfree(ps->folios);
-	kvfree(ps->upages);
+	kfree(ps->upages);
 }
 
 /* Pin user pages [index, index + npages) into @dst; may pin fewer. */
@@ -1102,7 +1107,19 @@ static void xarray_take_range(struct iopt_pages *pages, unsigned long first,
 	XA_STATE(xas, &pages->pinned_pfns, first);
 	struct pfn_run local[16];
 	struct pfn_batch batch = { .runs = local, .capacity = ARRAY_SIZE(local) };
+	struct pfn_run *runs = NULL;
 	void *entry;
+
+	/*
+	 * Each time the batch fills, the walk drops the lock and starts again
+	 * from the root; a page of runs keeps that rare. The stack copes.
+	 */
+	if (unpin && last - first >= ARRAY_SIZE(local))
+		runs = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);
+	if (runs) {
+		batch.runs = runs;
+		batch.capacity = PAGE_SIZE / sizeof(*runs);
+	}
 
 	xas_lock(&xas);
 	xas_for_each(&xas, entry, last) {
@@ -1123,6 +1140,7 @@ static void xarray_take_range(struct iopt_pages *pages, unsigned long first,
 	xas_unlock(&xas);
 	batch_unpin_part(&batch, 0, batch.npfns, pages->writable);
 	pages->npinned -= batch.npfns;
+	kfree(runs);
 }
 
 /*
