@@ -94,17 +94,20 @@ size_t iommufd_test_memory_limit = IOPT_TEMP_MAX;
  * Allocate a temporary buffer of up to *size bytes, at least @min, and
  * return the size obtained in *size. These buffers live for one operation,
  * so they come from kmalloc alone: physically contiguous memory needs no
- * kernel mapping to be set up and torn down again, as vmalloc would. When
- * memory is fragmented a request is halved until it fits, down to @min,
- * which is the only size allowed to wait for reclaim.
+ * kernel mapping set up and torn down again, as vmalloc would. A big size
+ * is only taken if the allocator has it at hand: with memory fragmented,
+ * reclaim or compaction for it would cost more than a smaller buffer does,
+ * so the request is halved instead, and only @min may wait for reclaim.
  */
 static void *temp_alloc(size_t *size, size_t min)
 {
+	const gfp_t opportunistic = (GFP_KERNEL | __GFP_NOWARN) &
+				    ~__GFP_DIRECT_RECLAIM;
 	size_t want = clamp(*size, min, max(TEMP_LIMIT(), min));
 	void *buf;
 
 	for (; want > min; want = max(want / 2, min)) {
-		buf = kmalloc(want, GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+		buf = kmalloc(want, opportunistic);
 		if (buf)
 			goto out;
 	}
