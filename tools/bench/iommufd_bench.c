@@ -56,11 +56,33 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * "result CASE MEDIAN MIN MAX" for a person reading along, and every
+ * repetition on a "samples" line, which tools/bench/run pools across boots.
+ */
+static void report_fmt(const char *name, double *v, int n, const char *fmt)
+{
+	int i;
+
+	qsort(v, n, sizeof(*v), cmp_double);
+	printf("result %s ", name);
+	printf(fmt, v[n / 2]);
+	printf(" ");
+	printf(fmt, v[0]);
+	printf(" ");
+	printf(fmt, v[n - 1]);
+	printf("\nsamples %s", name);
+	for (i = 0; i != n; i++) {
+		printf(" ");
+		printf(fmt, v[i]);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
 static void report(const char *name, double *v, int n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	printf("result %s %.3f %.3f %.3f\n", name, v[n / 2], v[0], v[n - 1]);
-	fflush(stdout);
+	report_fmt(name, v, n, "%.3f");
 }
 
 static void skip(const char *name, const char *why)
@@ -276,9 +298,7 @@ static void bench_kmem(uint32_t ioas, void *buf)
 			die("kmem unmap");
 	}
 	left = kmem_kb(l) - base;
-	qsort(v, reps, sizeof(*v), cmp_double);
-	printf("result kmem_per_gib_kib %.0f %.0f %.0f\n", v[reps / 2], v[0],
-	       v[reps - 1]);
+	report_fmt("kmem_per_gib_kib", v, reps, "%.0f");
 	/* The parts, from the last repetition. */
 	printf("phase kmem_per_gib_kib");
 	for (k = 0; k != NKMEM; k++)
@@ -289,8 +309,11 @@ static void bench_kmem(uint32_t ioas, void *buf)
 
 static void bench_many_small(uint32_t ioas, uint8_t *buf, unsigned int n)
 {
-	/* 6.12 takes minutes per repetition here; three are plenty. */
-	int n_reps = reps < 3 ? reps : 3;
+	/*
+	 * 6.12 takes minutes per repetition here and the gap is a hundredfold:
+	 * one per boot is plenty.
+	 */
+	int n_reps = 1;
 	double v[MAX_REPS];
 	uint64_t *iovas;
 	unsigned int j;
