@@ -127,27 +127,37 @@ struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 	return obj;
 }
 
-/* Publish @obj under its reserved ID. Storing into a reserved slot needs no
- * memory, so this cannot fail.
+/*
+ * Replace the reservation at @obj's ID with @entry and return what was
+ * there. The raw xas calls are used because xa_cmpxchg() and xa_store()
+ * report a reserved slot as NULL, the same as an empty one. Overwriting an
+ * existing slot needs no memory, so this cannot fail.
  */
+static void *object_slot_swap(struct iommufd_ctx *ictx,
+			      struct iommufd_object *obj, void *entry)
+{
+	XA_STATE(xas, &ictx->objects, obj->id);
+	void *old;
+
+	xa_lock(&ictx->objects);
+	old = xas_load(&xas);
+	if (old == XA_ZERO_ENTRY)
+		xas_store(&xas, entry);
+	xa_unlock(&ictx->objects);
+	return old;
+}
+
+/* Publish @obj under its reserved ID. */
 void iommufd_object_finalize(struct iommufd_ctx *ictx,
 			     struct iommufd_object *obj)
 {
-	void *old;
-
-	old = xa_cmpxchg(&ictx->objects, obj->id, XA_ZERO_ENTRY, obj,
-			 GFP_KERNEL);
-	WARN_ON(old != XA_ZERO_ENTRY);
+	WARN_ON(object_slot_swap(ictx, obj, obj) != XA_ZERO_ENTRY);
 }
 
 /* Give back the ID of an object that was never published, and free it. */
 void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	void *old;
-
-	old = xa_cmpxchg(&ictx->objects, obj->id, XA_ZERO_ENTRY, NULL,
-			 GFP_KERNEL);
-	WARN_ON(old != XA_ZERO_ENTRY);
+	WARN_ON(object_slot_swap(ictx, obj, NULL) != XA_ZERO_ENTRY);
 	kfree(obj);
 }
 
