@@ -263,6 +263,12 @@ static void mock_dev_release(struct device *dev)
 {
 	struct mock_dev *mdev = to_mock_dev(dev);
 
+	/*
+	 * A device the IOMMU core released already had its dev_iommu freed;
+	 * one that failed before or during probe still has ours.
+	 */
+	if (dev->iommu)
+		dev_iommu_free(dev);
 	ida_free(&mock_dev_ida, mdev->id);
 	kfree(mdev);
 }
@@ -307,7 +313,10 @@ static struct mock_dev *mock_dev_create(u32 flags)
 		if (rc)
 			goto err_put;
 	}
+	/* The core expects fwspecs set up under its probe lock. */
+	mutex_lock(&iommu_probe_device_lock);
 	rc = iommu_fwspec_init(&mdev->dev, &mock_iommu_fwnode);
+	mutex_unlock(&iommu_probe_device_lock);
 	if (rc)
 		goto err_put;
 	rc = device_add(&mdev->dev);
