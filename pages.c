@@ -551,26 +551,49 @@ static void area_pages_iova(struct iopt_area *area, unsigned long index,
 	*last = iopt_area_iova(area) + end_off - 1;
 }
 
+/*
+ * Reading the PFNs of an area back from a domain that maps it, page after
+ * page. Only the area's first page may start part way into its page (by
+ * page_offset); each later one is mapped a whole page after the last.
+ */
+struct domain_reader {
+	struct iommu_domain *domain;
+	unsigned long iova;	/* where the next page is mapped */
+	unsigned int skip;	/* bytes of that page before the mapping */
+};
+
+static void domain_reader_init(struct domain_reader *r,
+			       struct iopt_area *area,
+			       struct iommu_domain *domain, unsigned long index)
+{
+	unsigned long unused;
+
+	r->domain = domain;
+	area_pages_iova(area, index, 1, &r->iova, &unused, &r->skip);
+}
+
+static unsigned long domain_reader_next(struct domain_reader *r)
+{
+	phys_addr_t phys = iommu_iova_to_phys(r->domain, r->iova) - r->skip;
+
+	r->iova += PAGE_SIZE - r->skip;
+	r->skip = 0;
+	return PHYS_PFN(phys);
+}
+
 /* Read the PFNs of pages [index, last] of @area from @domain. */
 static unsigned long batch_read_domain(struct pfn_batch *batch,
 				       struct iopt_area *area,
 				       struct iommu_domain *domain,
 				       unsigned long index, unsigned long last)
 {
-	unsigned long iova, iova_last, done = 0;
-	unsigned int skip;
+	struct domain_reader r;
+	unsigned long done;
 
-	area_pages_iova(area, index, 1, &iova, &iova_last, &skip);
-	for (; index + done <= last; done++) {
-		phys_addr_t phys = iommu_iova_to_phys(domain, iova) - skip;
-
-		if (!batch_add_pfn(batch, PHYS_PFN(phys)))
+	domain_reader_init(&r, area, domain, index);
+	for (done = 0; index + done <= last; done++)
+		if (!batch_add_pfn(batch, domain_reader_next(&r)))
 			break;
-		/* After the first page every page starts on a boundary. */
-		iova = iova_last + 1;
-		iova_last = iova + PAGE_SIZE - 1;
-		skip = 0;
-	}
 	return done;
 }
 
@@ -1066,17 +1089,12 @@ static void xarray_to_pages(struct xarray *xa, unsigned long first,
 static void domain_to_pages(struct iopt_area *area, unsigned long first,
 			    unsigned long last, struct page **out)
 {
+	struct domain_reader r;
 	unsigned long index;
 
-	for (index = first; index <= last; index++) {
-		unsigned long iova, iova_last;
-		unsigned int skip;
-		phys_addr_t phys;
-
-		area_pages_iova(area, index, 1, &iova, &iova_last, &skip);
-		phys = iommu_iova_to_phys(area->storage_domain, iova) - skip;
-		out[index - first] = pfn_to_page(PHYS_PFN(phys));
-	}
+	domain_reader_init(&r, area, area->storage_domain, first);
+	for (index = first; index <= last; index++)
+		out[index - first] = pfn_to_page(domain_reader_next(&r));
 }
 
 /* Pin all of [index, index + n) into @out, or nothing. */
