@@ -62,6 +62,12 @@ struct io_pagetable {
  * @pages: the memory; NULL while the area is still being built
  * @storage_domain: the domain the PFNs of the area are read back from, or
  *                  NULL when @iopt has no domain (nothing is pinned for it)
+ * @flat_chunks: while the area is filled, a bitmap over its pages in chunks
+ *               of IOPT_FLAT_CHUNK: a set bit says the chunk's PFNs are
+ *               consecutive, so they can be read back from a domain in one
+ *               lookup. NULL until the first such chunk is seen, and when
+ *               there was no memory for it. Under @pages->mutex; see
+ *               pages.c
  * @page_offset: byte offset of the first IOVA inside page @pages_node.start
  * @iommu_prot: IOMMU_READ/IOMMU_WRITE/IOMMU_CACHE for the domain mappings
  * @prevent_access: being unmapped; accesses may not pin it anymore
@@ -77,6 +83,7 @@ struct iopt_area {
 	struct io_pagetable *iopt;
 	struct iopt_pages *pages;
 	struct iommu_domain *storage_domain;
+	unsigned long *flat_chunks;
 	unsigned int page_offset;
 	int iommu_prot;
 	bool prevent_access : 1;

@@ -48,10 +48,10 @@
  * Locking
  * -------
  * pages->mutex protects npinned, last_npinned, pinned_pfns, both trees,
- * and the storage_domain and num_accesses of areas using these pages. It
- * nests inside the IOAS locks (io_pagetable.c) and may be taken for several
- * IOASes at once only one pages at a time. The source mm's mmap_lock nests
- * inside it.
+ * and the storage_domain, flat_chunks and num_accesses of areas using
+ * these pages. It nests inside the IOAS locks (io_pagetable.c) and may be
+ * taken for several IOASes at once only one pages at a time. The source
+ * mm's mmap_lock nests inside it.
  *
  * Conventions: "index" is a page index into an iopt_pages, "last" is
  * inclusive and "end" exclusive. Sizes in pages are unsigned long; page
@@ -239,16 +239,20 @@ static bool batch_full(struct pfn_batch *batch)
 	return batch->nruns == batch->capacity;
 }
 
-/* Append one PFN; false when it needs a new run and there is no room. */
-static bool batch_add_pfn(struct pfn_batch *batch, unsigned long pfn)
+/*
+ * Append the @n consecutive PFNs starting at @pfn; false, with nothing
+ * added, when they need a new run and there is no room.
+ */
+static bool batch_add_pfns(struct pfn_batch *batch, unsigned long pfn,
+			   unsigned long n)
 {
 	struct pfn_run *run;
 
 	if (batch->nruns) {
 		run = &batch->runs[batch->nruns - 1];
 		if (run->pfn + run->npfns == pfn) {
-			run->npfns++;
-			batch->npfns++;
+			run->npfns += n;
+			batch->npfns += n;
 			return true;
 		}
 	}
@@ -256,9 +260,14 @@ static bool batch_add_pfn(struct pfn_batch *batch, unsigned long pfn)
 		return false;
 	run = &batch->runs[batch->nruns++];
 	run->pfn = pfn;
-	run->npfns = 1;
-	batch->npfns++;
+	run->npfns = n;
+	batch->npfns += n;
 	return true;
+}
+
+static bool batch_add_pfn(struct pfn_batch *batch, unsigned long pfn)
+{
+	return batch_add_pfns(batch, pfn, 1);
 }
 
 /* Unpin the PFNs at positions [skip, skip + count) of the batch. */
@@ -552,8 +561,103 @@ static void area_pages_iova(struct iopt_area *area, unsigned long index,
 }
 
 /*
- * Reading the PFNs of an area back from a domain that maps it, page after
- * page. Only the area's first page may start part way into its page (by
+ * Flat chunks. Reading PFNs back from a domain costs one page-table walk
+ * per page, which dominates unmapping memory backed by huge pages: the
+ * domain maps a 2 MiB page with one entry, but the walk is repeated for
+ * each of its 512 small pages. iommu_iova_to_phys() cannot say how large
+ * the entry it found is, so the area remembers it instead: its pages are
+ * cut into chunks of IOPT_FLAT_CHUNK, counted from its first page, and
+ * area->flat_chunks has a bit set for every chunk that was pinned as one
+ * physically contiguous run. Such a chunk is read back with one lookup.
+ *
+ * The bitmap describes the PFNs, not a domain, so it holds for every
+ * domain of the table and survives a change of storage domain. It is only
+ * allocated once a flat chunk is seen, so scattered memory costs nothing,
+ * and it is only a hint: without memory for it every page is looked up.
+ * It is written while the area is filled and freed when the area's last
+ * domain lets go of it, all under pages->mutex.
+ */
+#define IOPT_FLAT_CHUNK (SZ_2M / PAGE_SIZE)
+
+/*
+ * Chunks follow the IOVA: a chunk is the part of the area inside one
+ * IOPT_FLAT_CHUNK-aligned block of IOVA pages, where a domain can put one
+ * large page. This is how many pages of the first block lie before the
+ * area's first page.
+ */
+static unsigned long area_chunk_lead(struct iopt_area *area)
+{
+	return PHYS_PFN(iopt_area_iova(area) - area->page_offset) %
+	       IOPT_FLAT_CHUNK;
+}
+
+/* Record the chunks the runs of @batch, starting at page @index, cover. */
+static void area_note_flat(struct iopt_area *area, struct pfn_batch *batch,
+			   unsigned long index)
+{
+	unsigned long first = iopt_area_index(area);
+	unsigned long area_last = iopt_area_last_index(area);
+	unsigned long lead = area_chunk_lead(area);
+	unsigned int i;
+
+	for (i = 0; i != batch->nruns; i++) {
+		unsigned long last = index + batch->runs[i].npfns - 1;
+		/* The first chunk starting at or after @index. */
+		unsigned long c = index == first ? 0 :
+			DIV_ROUND_UP(index - first + lead, IOPT_FLAT_CHUNK);
+
+		for (;; c++) {
+			unsigned long start = c ? first + c * IOPT_FLAT_CHUNK -
+						  lead : first;
+			unsigned long chunk_last =
+				min(first + (c + 1) * IOPT_FLAT_CHUNK - lead - 1,
+				    area_last);
+
+			/* The whole chunk must lie within the run. */
+			if (start > last || chunk_last > last)
+				break;
+			if (!area->flat_chunks) {
+				area->flat_chunks =
+					bitmap_zalloc((area_last - first + lead) /
+						      IOPT_FLAT_CHUNK + 1,
+						      GFP_KERNEL_ACCOUNT |
+						      __GFP_NOWARN);
+				if (!area->flat_chunks)
+					return;
+			}
+			__set_bit(c, area->flat_chunks);
+		}
+		index = last + 1;
+	}
+}
+
+static void area_forget_flat(struct iopt_area *area)
+{
+	bitmap_free(area->flat_chunks);
+	area->flat_chunks = NULL;
+}
+
+/*
+ * How many pages from @index to at most @last are known to have
+ * consecutive PFNs: the rest of a flat chunk, or 1.
+ */
+static unsigned long area_flat_pages(struct iopt_area *area,
+				     unsigned long index, unsigned long last)
+{
+	unsigned long rel = index - iopt_area_index(area) +
+			    area_chunk_lead(area);
+	unsigned long chunk_last;
+
+	if (!area->flat_chunks ||
+	    !test_bit(rel / IOPT_FLAT_CHUNK, area->flat_chunks))
+		return 1;
+	chunk_last = index + (IOPT_FLAT_CHUNK - 1 - rel % IOPT_FLAT_CHUNK);
+	return min(chunk_last, last) - index + 1;
+}
+
+/*
+ * Reading the PFNs of an area back from a domain that maps it, in order.
+ * Only the area's first page may start part way into its page (by
  * page_offset); each later one is mapped a whole page after the last.
  */
 struct domain_reader {
@@ -572,11 +676,13 @@ static void domain_reader_init(struct domain_reader *r,
 	area_pages_iova(area, index, 1, &r->iova, &unused, &r->skip);
 }
 
-static unsigned long domain_reader_next(struct domain_reader *r)
+/* The PFN of the next page; the reader then moves @n pages on. */
+static unsigned long domain_reader_next(struct domain_reader *r,
+					unsigned long n)
 {
 	phys_addr_t phys = iommu_iova_to_phys(r->domain, r->iova) - r->skip;
 
-	r->iova += PAGE_SIZE - r->skip;
+	r->iova += n * PAGE_SIZE - r->skip;
 	r->skip = 0;
 	return PHYS_PFN(phys);
 }
@@ -588,12 +694,16 @@ static unsigned long batch_read_domain(struct pfn_batch *batch,
 				       unsigned long index, unsigned long last)
 {
 	struct domain_reader r;
-	unsigned long done;
+	unsigned long done = 0;
 
 	domain_reader_init(&r, area, domain, index);
-	for (done = 0; index + done <= last; done++)
-		if (!batch_add_pfn(batch, domain_reader_next(&r)))
+	while (index + done <= last) {
+		unsigned long n = area_flat_pages(area, index + done, last);
+
+		if (!batch_add_pfns(batch, domain_reader_next(&r, n), n))
 			break;
+		done += n;
+	}
 	return done;
 }
 
@@ -893,6 +1003,7 @@ static int area_fill(struct iopt_area *area, struct iopt_pages *pages,
 			rc = batch_map_all(&r.batch, area, r.batch_index);
 		if (rc)
 			goto err_undo;
+		area_note_flat(area, &r.batch, r.batch_index);
 	}
 	pfn_reader_destroy(&r);
 	return 0;
@@ -908,6 +1019,7 @@ err_undo:
 	} else {
 		area_unfill_range(area, pages, storage, !domain, first,
 				  r.batch_index);
+		area_forget_flat(area);
 	}
 	pages_update_charge(pages);
 	return rc;
@@ -962,6 +1074,7 @@ void iopt_area_unfill_domains(struct iopt_area *area, struct iopt_pages *pages)
 		area_unfill_range(area, pages, area->storage_domain, true,
 				  iopt_area_index(area),
 				  iopt_area_last_index(area) + 1);
+		area_forget_flat(area);
 		area->storage_domain = NULL;
 	}
 	mutex_unlock(&pages->mutex);
@@ -1010,6 +1123,7 @@ void iopt_area_unfill_domain(struct iopt_area *area, struct iopt_pages *pages,
 		area_unfill_range(area, pages, domain, false,
 				  iopt_area_index(area),
 				  iopt_area_last_index(area) + 1);
+		area_forget_flat(area);
 		area->storage_domain = NULL;
 	}
 	mutex_unlock(&pages->mutex);
@@ -1090,11 +1204,16 @@ static void domain_to_pages(struct iopt_area *area, unsigned long first,
 			    unsigned long last, struct page **out)
 {
 	struct domain_reader r;
-	unsigned long index;
+	unsigned long index = first;
 
 	domain_reader_init(&r, area, area->storage_domain, first);
-	for (index = first; index <= last; index++)
-		out[index - first] = pfn_to_page(domain_reader_next(&r));
+	while (index <= last) {
+		unsigned long n = area_flat_pages(area, index, last);
+		unsigned long pfn = domain_reader_next(&r, n);
+
+		for (; n; n--)
+			out[index++ - first] = pfn_to_page(pfn++);
+	}
 }
 
 /* Pin all of [index, index + n) into @out, or nothing. */

@@ -618,6 +618,151 @@ TEST_F(ioas, change_process)
 }
 
 /* ---------------------------------------------------------------------
+ * Reading PFNs back from a domain where memory is physically contiguous.
+ * A domain is read page by page except where the engine recorded that a
+ * 2 MiB block of IOVA was pinned as one contiguous run; both ways must
+ * return exactly the pages user space had mapped.
+ */
+
+#define HUGE_SZ (2UL << 20)
+
+/* Give every small page of [p, p + len) contents of its own. */
+static void stamp_pages(uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i != len / PAGE_SZ; i++)
+		memset(p + i * PAGE_SZ, (int)(i * 7 + 1), PAGE_SZ);
+}
+
+/*
+ * Map @len bytes at @va to @iova, then read them back through an access
+ * (from the domains' page tables when there are domains), pin them
+ * checking the pages are @va's, and unmap. Returns 0 or the failing step.
+ */
+static int read_back(FIXTURE_DATA(ioas) *self, unsigned int domains,
+		     uint8_t *va, size_t len, uint64_t iova)
+{
+	uint8_t *back = malloc(len);
+	uint32_t item;
+	int afd, rc = 1;
+
+	if (!back)
+		return -ENOMEM;
+	if (ioas_map(self->fd, self->ioas, va, len, iova, RW_FLAGS))
+		goto out;
+	rc = 2;
+	if (check_domains(self, domains, iova, len, va))
+		goto out_unmap;
+	rc = 3;
+	if (access_create(self->fd, self->ioas, true, &afd))
+		goto out_unmap;
+	rc = 4;
+	if (access_rw(self->fd, afd, iova, back, len, 0) ||
+	    memcmp(back, va, len))
+		goto out_close;
+	rc = 5;
+	if (access_pin(self->fd, afd, iova, len, va, &item) ||
+	    access_unpin(self->fd, afd, item))
+		goto out_close;
+	rc = 0;
+out_close:
+	close(afd);
+out_unmap:
+	if (ioas_unmap(self->fd, self->ioas, iova, len, NULL) && !rc)
+		rc = 6;
+	if (vm_pinned_kb() != 0 && !rc)
+		rc = 7;
+out:
+	free(back);
+	return rc;
+}
+
+/* hugetlb pages: 2 MiB blocks that are certain to be contiguous. */
+TEST_F(ioas, read_back_hugetlb)
+{
+	size_t len = 2 * HUGE_SZ;
+	uint8_t *view;
+
+	view = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (view == MAP_FAILED)
+		SKIP(return, "no hugetlb pages");
+	stamp_pages(view, len);
+
+	/* IOVA blocks on the huge pages. */
+	EXPECT_EQ(0, read_back(self, variant->domains, view, len, BASE));
+	/* Starting part way into a block, ending part way into the next. */
+	EXPECT_EQ(0, read_back(self, variant->domains, view + 3 * PAGE_SZ,
+			       HUGE_SZ, BASE + 3 * PAGE_SZ));
+	/* IOVA blocks straddling the huge pages. */
+	EXPECT_EQ(0, read_back(self, variant->domains, view, len,
+			       BASE + 5 * PAGE_SZ));
+	/* Within one block, and a single page. */
+	EXPECT_EQ(0, read_back(self, variant->domains, view + 9 * PAGE_SZ,
+			       20 * PAGE_SZ, BASE + 9 * PAGE_SZ));
+	EXPECT_EQ(0, read_back(self, variant->domains, view + HUGE_SZ,
+			       PAGE_SZ, BASE));
+	munmap(view, len);
+}
+
+/* AnonHugePages of this process in KiB, or -1. */
+static long anon_huge_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * A transparent huge page whose small pages user space has reordered: the
+ * block is one folio but not one run, and must be read page by page.
+ */
+TEST_F(ioas, read_back_reordered_thp)
+{
+	size_t len = 2 * HUGE_SZ;
+	uint8_t *raw, *view, *tmp;
+	long huge = anon_huge_kb();
+
+	raw = mmap(NULL, len + HUGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, raw);
+	tmp = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, tmp);
+	view = (uint8_t *)(((uintptr_t)raw + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
+	/* Before the first touch, or the fault takes small pages. */
+	ASSERT_EQ(0, madvise(view, len, MADV_HUGEPAGE));
+	stamp_pages(view, len);
+	if (anon_huge_kb() - huge < (long)(HUGE_SZ >> 10))
+		SKIP(return, "no transparent huge page was given");
+
+	/* Swap small pages 1 and 2, by way of a spare page. */
+	ASSERT_EQ(tmp, mremap(view + PAGE_SZ, PAGE_SZ, PAGE_SZ,
+			      MREMAP_MAYMOVE | MREMAP_FIXED, tmp));
+	ASSERT_EQ(view + PAGE_SZ, mremap(view + 2 * PAGE_SZ, PAGE_SZ, PAGE_SZ,
+					 MREMAP_MAYMOVE | MREMAP_FIXED,
+					 view + PAGE_SZ));
+	ASSERT_EQ(view + 2 * PAGE_SZ, mremap(tmp, PAGE_SZ, PAGE_SZ,
+					     MREMAP_MAYMOVE | MREMAP_FIXED,
+					     view + 2 * PAGE_SZ));
+	EXPECT_EQ(1 * 7 + 1, view[2 * PAGE_SZ]);
+
+	EXPECT_EQ(0, read_back(self, variant->domains, view, len, BASE));
+	EXPECT_EQ(0, read_back(self, variant->domains, view + PAGE_SZ,
+			       len - PAGE_SZ, BASE + PAGE_SZ));
+	munmap(raw, len + HUGE_SZ);
+}
+
+/* ---------------------------------------------------------------------
  * Access users.
  */
 

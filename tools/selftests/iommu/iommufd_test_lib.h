@@ -8,6 +8,10 @@
 #ifndef IOMMUFD_TEST_LIB_H
 #define IOMMUFD_TEST_LIB_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* mremap() and its flags */
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
