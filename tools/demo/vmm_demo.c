@@ -22,6 +22,7 @@
 #include <linux/iommufd.h>
 
 #include "edu_vfio.h"
+#include "iommufd_ioctls.h"
 
 #define BUF_SIZE (64 * 1024)
 #define XFER 3000
@@ -54,26 +55,6 @@ static void check(int rc, int want, const char *what)
 	failures++;
 }
 
-static int do_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static long vm_pinned_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static void show_ranges(int fd, uint32_t ioas)
 {
 	struct iommu_iova_range ranges[8];
@@ -85,7 +66,7 @@ static void show_ranges(int fd, uint32_t ioas)
 	};
 	unsigned int i;
 
-	check(do_ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd), 0,
+	check(xioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd), 0,
 	      "IOMMU_IOAS_IOVA_RANGES");
 	for (i = 0; i < cmd.num_iovas && i < 8; i++)
 		say("     usable IOVA 0x%llx - 0x%llx",
@@ -93,40 +74,6 @@ static void show_ranges(int fd, uint32_t ioas)
 		    (unsigned long long)ranges[i].last);
 	say("     every mapping must be aligned to %llu bytes",
 	    (unsigned long long)cmd.out_iova_alignment);
-}
-
-static int map_fixed(int fd, uint32_t ioas, void *buf, size_t len,
-		     uint64_t iova, uint32_t flags)
-{
-	struct iommu_ioas_map map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | flags,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)buf,
-		.length = len,
-		.iova = iova,
-	};
-
-	return do_ioctl(fd, IOMMU_IOAS_MAP, &map);
-}
-
-static int unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t len)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = len,
-	};
-
-	return do_ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-}
-
-static int destroy(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return do_ioctl(fd, IOMMU_DESTROY, &cmd);
 }
 
 /* Show the VT-d fault the kernel logged for @iova, if any. */
@@ -154,7 +101,7 @@ static void dma_tour(int fd)
 {
 	uint8_t *buf, *src, *dst;
 	struct edu edu;
-	uint32_t ioas, hwpt;
+	uint32_t ioas = 0, hwpt;
 	long pinned;
 	int rc, i;
 
@@ -169,13 +116,7 @@ static void dma_tour(int fd)
 	    edu.devid);
 
 	say("2. Create an I/O address space (IOAS) and attach the device to it");
-	{
-		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-
-		check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc), 0,
-		      "IOMMU_IOAS_ALLOC");
-		ioas = alloc.out_ioas_id;
-	}
+	check(ioas_alloc(fd, &ioas), 0, "IOMMU_IOAS_ALLOC");
 	hwpt = ioas;
 	check(edu_attach(&edu, &hwpt), 0, "VFIO_DEVICE_ATTACH_IOMMUFD_PT (IOAS)");
 	say("   attached through a VT-d page table, HWPT object %u, made for it",
@@ -196,9 +137,8 @@ static void dma_tour(int fd)
 		src[i] = (uint8_t)(i * 7 + 3);
 	memset(dst, 0, XFER);
 	pinned = vm_pinned_kb();
-	check(map_fixed(fd, ioas, buf, BUF_SIZE, IOVA,
-			IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE),
-	      0, "IOMMU_IOAS_MAP 64 KiB, read/write");
+	check(ioas_map(fd, ioas, buf, BUF_SIZE, IOVA, RW_FLAGS), 0,
+	      "IOMMU_IOAS_MAP 64 KiB, read/write");
 	say("   pinned and charged to us: VmPin %ld kB -> %ld kB", pinned,
 	    vm_pinned_kb());
 
@@ -216,7 +156,8 @@ static void dma_tour(int fd)
 	}
 
 	say("5. Unmap the range and let the device try again");
-	check(unmap(fd, ioas, IOVA, BUF_SIZE), 0, "IOMMU_IOAS_UNMAP 64 KiB");
+	check(ioas_unmap(fd, ioas, IOVA, BUF_SIZE, NULL), 0,
+	      "IOMMU_IOAS_UNMAP 64 KiB");
 	say("   unpinned and uncharged: VmPin %ld kB", vm_pinned_kb());
 	memset(dst, 0xa5, XFER);
 	check(edu_dma_to_ram(&edu, IOVA + 0x4000, XFER), 0,
@@ -232,14 +173,15 @@ static void dma_tour(int fd)
 	}
 
 	say("6. What stays consistent: objects in use cannot be destroyed");
-	check(destroy(fd, ioas), -EBUSY, "IOMMU_DESTROY the IOAS the device uses");
-	check(destroy(fd, edu.devid), -EBUSY,
+	check(obj_destroy(fd, ioas), -EBUSY,
+	      "IOMMU_DESTROY the IOAS the device uses");
+	check(obj_destroy(fd, edu.devid), -EBUSY,
 	      "IOMMU_DESTROY the device VFIO holds");
 	munmap(buf, BUF_SIZE);
 out_close:
 	edu_close(&edu);
 	say("   closing the VFIO device detached and unbound it");
-	check(destroy(fd, ioas), 0, "IOMMU_DESTROY the IOAS now");
+	check(obj_destroy(fd, ioas), 0, "IOMMU_DESTROY the IOAS now");
 }
 
 static void bad_input_tour(int fd)
@@ -253,33 +195,32 @@ static void bad_input_tour(int fd)
 	uint32_t ioas;
 
 	say("7. Bad input gets a precise errno and changes nothing");
-	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc), 0, "IOMMU_IOAS_ALLOC");
+	check(xioctl(fd, IOMMU_IOAS_ALLOC, &alloc), 0, "IOMMU_IOAS_ALLOC");
 	ioas = alloc.out_ioas_id;
 	alloc.size = 4;
-	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc), -EINVAL,
+	check(xioctl(fd, IOMMU_IOAS_ALLOC, &alloc), -EINVAL,
 	      "IOAS_ALLOC with a structure too short");
 	big.cmd.size = sizeof(big);
 	big.tail = 1;
-	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &big), -E2BIG,
+	check(xioctl(fd, IOMMU_IOAS_ALLOC, &big), -E2BIG,
 	      "IOAS_ALLOC with unknown non-zero trailing bytes");
 	alloc.size = sizeof(alloc);
 	alloc.flags = 1u << 31;
-	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc), -EOPNOTSUPP,
+	check(xioctl(fd, IOMMU_IOAS_ALLOC, &alloc), -EOPNOTSUPP,
 	      "IOAS_ALLOC with a flag we do not know");
-	check(do_ioctl(fd, _IO(IOMMUFD_TYPE, 0xff), &alloc), -ENOTTY,
+	check(xioctl(fd, _IO(IOMMUFD_TYPE, 0xff), &alloc), -ENOTTY,
 	      "an ioctl number iommufd does not have");
-	check(do_ioctl(fd, IOMMU_IOAS_ALLOC, (void *)16), -EFAULT,
+	check(xioctl(fd, IOMMU_IOAS_ALLOC, (void *)16), -EFAULT,
 	      "IOAS_ALLOC with a bad pointer");
-	check(map_fixed(fd, ioas, page, 8192, 0x10000,
-			IOMMU_IOAS_MAP_READABLE), 0,
-	      "map 8 KiB at IOVA 0x10000");
-	check(map_fixed(fd, ioas, page, 4096, 0x11000,
-			IOMMU_IOAS_MAP_READABLE), -EEXIST,
-	      "map over it");
-	check(unmap(fd, ioas, 0x10000, 4096), -ENOENT,
+	check(ioas_map(fd, ioas, page, 8192, 0x10000, IOMMU_IOAS_MAP_READABLE),
+	      0, "map 8 KiB at IOVA 0x10000");
+	check(ioas_map(fd, ioas, page, 4096, 0x11000, IOMMU_IOAS_MAP_READABLE),
+	      -EEXIST, "map over it");
+	check(ioas_unmap(fd, ioas, 0x10000, 4096, NULL), -ENOENT,
 	      "unmap half of it (mappings go whole or not at all)");
-	check(unmap(fd, ioas, 0x10000, 8192), 0, "unmap all of it");
-	check(destroy(fd, 0), -ENOENT, "IOMMU_DESTROY of an ID that does not exist");
+	check(ioas_unmap(fd, ioas, 0x10000, 8192, NULL), 0, "unmap all of it");
+	check(obj_destroy(fd, 0), -ENOENT,
+	      "IOMMU_DESTROY of an ID that does not exist");
 }
 
 int main(void)
