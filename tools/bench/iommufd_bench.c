@@ -28,6 +28,7 @@
 
 #include "edu_vfio.h"
 #include "iommufd_test.h"
+#include "iommufd_ioctls.h"
 
 #define GIB (1UL << 30)
 #define MAX_REPS 32
@@ -99,45 +100,16 @@ static void die(const char *what)
 
 static uint32_t ioas_new(void)
 {
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	uint32_t id;
 
-	if (ioctl(fd, IOMMU_IOAS_ALLOC, &cmd))
+	if (ioas_alloc(fd, &id))
 		die("IOAS_ALLOC");
-	return cmd.out_ioas_id;
-}
-
-static int map(uint32_t ioas, void *buf, size_t len, uint64_t *iova)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)buf,
-		.length = len,
-	};
-	int rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-
-	*iova = cmd.iova;
-	return rc;
-}
-
-static int unmap(uint32_t ioas, uint64_t iova, uint64_t len)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = len,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+	return id;
 }
 
 static void destroy(uint32_t id)
 {
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	if (ioctl(fd, IOMMU_DESTROY, &cmd))
+	if (obj_destroy(fd, id))
 		die("DESTROY");
 }
 
@@ -201,10 +173,10 @@ static void bench_map_unmap(const char *name, uint32_t ioas, void *buf,
 	for (i = 0; i != n; i++) {
 		double t0 = now_ms(), t1;
 
-		if (map(ioas, buf, len, &iova))
+		if (ioas_map_auto(fd, ioas, buf, len, &iova))
 			die(name);
 		t1 = now_ms();
-		if (unmap(ioas, iova, len))
+		if (ioas_unmap(fd, ioas, iova, len, NULL))
 			die(name);
 		v[i] = now_ms() - t0;
 		vm[i] = t1 - t0;
@@ -217,6 +189,39 @@ static void bench_map_unmap(const char *name, uint32_t ioas, void *buf,
 	qsort(vu, n, sizeof(*vu), cmp_double);
 	printf("phase %s map=%.3f unmap=%.3f\n", name, vm[n / 2], vu[n / 2]);
 	fflush(stdout);
+}
+
+/*
+ * How many physically contiguous runs the faulted-in memory at @buf forms,
+ * from /proc/self/pagemap: fewer runs mean fewer, larger IOMMU mappings,
+ * and the count depends on the page allocator's state at boot, which
+ * differs between the two kernels. Printed so that a ratio can be told
+ * apart from a different layout of the same memory.
+ */
+static void print_runs(const char *name, const void *buf, size_t len)
+{
+	uint64_t ent, prev = 0;
+	long runs = 0;
+	size_t i;
+	int pm;
+
+	if (!wanted(name))
+		return;
+	pm = open("/proc/self/pagemap", O_RDONLY);
+	if (pm < 0)
+		die("pagemap");
+	for (i = 0; i != len / 4096; i++) {
+		off_t off = ((uintptr_t)buf / 4096 + i) * sizeof(ent);
+
+		if (pread(pm, &ent, sizeof(ent), off) != sizeof(ent))
+			die("pagemap read");
+		ent &= (1ULL << 55) - 1;	/* the PFN */
+		if (!i || ent != prev + 1)
+			runs++;
+		prev = ent;
+	}
+	close(pm);
+	printf("info %s contiguous_runs=%ld\n", name, runs);
 }
 
 static long meminfo_kb(const char *key)
@@ -302,10 +307,10 @@ static void bench_kmem(uint32_t ioas, void *buf)
 		return;
 	base = kmem_kb(b);
 	for (i = 0; i != reps; i++) {
-		if (map(ioas, buf, GIB, &iova))
+		if (ioas_map_auto(fd, ioas, buf, GIB, &iova))
 			die("kmem map");
 		v[i] = kmem_kb(a) - base;
-		if (unmap(ioas, iova, GIB))
+		if (ioas_unmap(fd, ioas, iova, GIB, NULL))
 			die("kmem unmap");
 	}
 	left = kmem_kb(l) - base;
@@ -339,10 +344,11 @@ static void bench_many_small(uint32_t ioas, uint8_t *buf, unsigned int n)
 		double t0 = now_ms();
 
 		for (j = 0; j != n; j++)
-			if (map(ioas, buf + (size_t)j * 4096, 4096, &iovas[j]))
+			if (ioas_map_auto(fd, ioas, buf + (size_t)j * 4096,
+					  4096, &iovas[j]))
 				die("small map");
 		for (j = 0; j != n; j++)
-			if (unmap(ioas, iovas[j], 4096))
+			if (ioas_unmap(fd, ioas, iovas[j], 4096, NULL))
 				die("small unmap");
 		v[i] = now_ms() - t0;
 	}
@@ -365,7 +371,7 @@ static void bench_copy(uint32_t src, uint32_t dst, void *buf)
 
 	if (!wanted("copy_1g"))
 		return;
-	if (map(src, buf, GIB, &iova))
+	if (ioas_map_auto(fd, src, buf, GIB, &iova))
 		die("copy source map");
 	cmd.src_iova = iova;
 	for (i = 0; i != reps; i++) {
@@ -376,11 +382,11 @@ static void bench_copy(uint32_t src, uint32_t dst, void *buf)
 		if (ioctl(fd, IOMMU_IOAS_COPY, &cmd))
 			die("COPY");
 		v[i] = now_ms() - t0;
-		if (unmap(dst, cmd.dst_iova, GIB))
+		if (ioas_unmap(fd, dst, cmd.dst_iova, GIB, NULL))
 			die("copy unmap");
 	}
 	report("copy_1g", v, reps);
-	unmap(src, iova, GIB);
+	ioas_unmap(fd, src, iova, GIB, NULL);
 }
 
 static void bench_map_file(uint32_t ioas, int memfd)
@@ -406,7 +412,7 @@ static void bench_map_file(uint32_t ioas, int memfd)
 			     "IOMMU_IOAS_MAP_FILE not supported");
 			return;
 		}
-		if (unmap(ioas, cmd.iova, GIB))
+		if (ioas_unmap(fd, ioas, cmd.iova, GIB, NULL))
 			die("map_file unmap");
 		v[i] = now_ms() - t0;
 	}
@@ -433,6 +439,7 @@ static void run_vtd(void)
 	mem = alloc_mem(GIB, MADV_NOHUGEPAGE, 1);
 	/* First, while the domain has never mapped anything. */
 	bench_kmem(ioas, mem);
+	print_runs("map_unmap_1g_4k", mem, GIB);
 	bench_map_unmap("map_unmap_1g_4k", ioas, mem, GIB);
 	bench_many_small(ioas, mem, 65536);
 
@@ -467,6 +474,7 @@ static void run_vtd(void)
 	}
 
 	fmem = alloc_memfd(GIB, &memfd);
+	print_runs("map_unmap_1g_memfd", fmem, GIB);
 	bench_map_unmap("map_unmap_1g_memfd", ioas, fmem, GIB);
 	bench_map_file(ioas, memfd);
 	munmap(fmem, GIB);
@@ -474,38 +482,6 @@ static void run_vtd(void)
 
 	edu_close(&edu[0]);
 	destroy(ioas);
-}
-
-static int test_cmd(struct iommu_test_cmd *cmd)
-{
-	cmd->size = sizeof(*cmd);
-	return ioctl(fd, IOMMU_TEST_CMD, cmd);
-}
-
-static uint32_t mock_domain(uint32_t ioas, uint32_t *idev)
-{
-	struct iommu_test_cmd cmd = {
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		.id = ioas,
-	};
-
-	if (test_cmd(&cmd))
-		die("MOCK_DOMAIN");
-	*idev = cmd.mock_domain.out_idev_id;
-	return cmd.mock_domain.out_stdev_id;
-}
-
-static uint32_t hwpt_alloc(uint32_t idev, uint32_t ioas)
-{
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.dev_id = idev,
-		.pt_id = ioas,
-	};
-
-	if (ioctl(fd, IOMMU_HWPT_ALLOC, &cmd))
-		die("HWPT_ALLOC");
-	return cmd.out_hwpt_id;
 }
 
 /*
@@ -530,9 +506,9 @@ static void bench_access(uint32_t ioas, void *buf)
 
 	if (!wanted("access_pin_unpin_1g"))
 		return;
-	if (test_cmd(&create))
+	if (test_cmd(fd, &create))
 		die("CREATE_ACCESS");
-	if (map(ioas, buf, GIB, &iova))
+	if (ioas_map_auto(fd, ioas, buf, GIB, &iova))
 		die("access map");
 	for (i = 0; i != reps; i++) {
 		double t0 = now_ms();
@@ -547,7 +523,7 @@ static void bench_access(uint32_t ioas, void *buf)
 				},
 			};
 
-			if (test_cmd(&pin))
+			if (test_cmd(fd, &pin))
 				die("ACCESS_PAGES");
 			ids[j] = pin.access_pages.out_access_pages_id;
 		}
@@ -558,13 +534,13 @@ static void bench_access(uint32_t ioas, void *buf)
 				.destroy_access_pages = { .access_pages_id = ids[j] },
 			};
 
-			if (test_cmd(&unpin))
+			if (test_cmd(fd, &unpin))
 				die("DESTROY_ACCESS_PAGES");
 		}
 		v[i] = now_ms() - t0;
 	}
 	report("access_pin_unpin_1g", v, reps);
-	unmap(ioas, iova, GIB);
+	ioas_unmap(fd, ioas, iova, GIB, NULL);
 	close(create.create_access.out_access_fd);
 }
 
@@ -578,10 +554,12 @@ static void run_mock(void)
 	ioas = ioas_new();
 	bench_access(ioas, mem);
 
-	stdev = mock_domain(ioas, &idev);
+	if (mock_domain(fd, ioas, &stdev, NULL, &idev))
+		die("MOCK_DOMAIN");
 	bench_map_unmap("mock_map_unmap_1g_1dom", ioas, mem, GIB);
 	/* A second domain on the same IOAS, allocated explicitly. */
-	hwpt = hwpt_alloc(idev, ioas);
+	if (hwpt_alloc(fd, idev, ioas, 0, &hwpt))
+		die("HWPT_ALLOC");
 	bench_map_unmap("mock_map_unmap_1g_2dom", ioas, mem, GIB);
 	destroy(hwpt);
 	destroy(stdev);
