@@ -706,22 +706,6 @@ TEST_F(ioas, read_back_hugetlb)
 	munmap(view, len);
 }
 
-/* AnonHugePages of this process in KiB, or -1. */
-static long anon_huge_kb(void)
-{
-	FILE *f = fopen("/proc/self/smaps_rollup", "r");
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /*
  * A transparent huge page whose small pages user space has reordered: the
  * block is one folio but not one run, and must be read page by page.
@@ -729,8 +713,9 @@ static long anon_huge_kb(void)
 TEST_F(ioas, read_back_reordered_thp)
 {
 	size_t len = 2 * HUGE_SZ;
+	const char *rollup = "/proc/self/smaps_rollup";
+	long huge = proc_kb(rollup, "AnonHugePages");
 	uint8_t *raw, *view, *tmp;
-	long huge = anon_huge_kb();
 
 	raw = mmap(NULL, len + HUGE_SZ, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -742,7 +727,7 @@ TEST_F(ioas, read_back_reordered_thp)
 	/* Before the first touch, or the fault takes small pages. */
 	ASSERT_EQ(0, madvise(view, len, MADV_HUGEPAGE));
 	stamp_pages(view, len);
-	if (anon_huge_kb() - huge < (long)(HUGE_SZ >> 10))
+	if (proc_kb(rollup, "AnonHugePages") - huge < (long)(HUGE_SZ >> 10))
 		SKIP(return, "no transparent huge page was given");
 
 	/* Swap small pages 1 and 2, by way of a spare page. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Thin wrappers of the /dev/iommu ioctls (and a reader of VmPin), shared by
+ * Thin wrappers of the /dev/iommu ioctls (and a reader of /proc), shared by
  * our kselftests (through iommufd_test_lib.h), the benchmark and the demo.
  * Nothing here depends on the kselftest harness; the wrappers of the
  * selftest-only IOMMU_TEST_CMD at the end exist only for those who included
@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -203,20 +204,33 @@ static inline int hwpt_alloc(int fd, uint32_t idev, uint32_t pt_id,
 	return rc;
 }
 
-/* Pinned memory of this process in KiB (VmPin in /proc/self/status). */
-static inline long vm_pinned_kb(void)
+/*
+ * The value of field @key ("Key: N kB") of a /proc file such as
+ * /proc/meminfo, in KiB, or -1 if it is not there.
+ */
+static inline long proc_kb(const char *path, const char *key)
 {
+	size_t klen = strlen(key);
+	FILE *f = fopen(path, "r");
 	char line[256];
 	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
 
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			kb = strtol(line + klen + 1, NULL, 10);
 			break;
+		}
+	}
 	fclose(f);
 	return kb;
+}
+
+/* Pinned memory of this process in KiB. */
+static inline long vm_pinned_kb(void)
+{
+	return proc_kb("/proc/self/status", "VmPin");
 }
 
 /*
