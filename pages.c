@@ -267,7 +267,8 @@ static __always_inline bool batch_add_pfns(struct pfn_batch *batch,
 	return true;
 }
 
-static bool batch_add_pfn(struct pfn_batch *batch, unsigned long pfn)
+static __always_inline bool batch_add_pfn(struct pfn_batch *batch,
+					  unsigned long pfn)
 {
 	return batch_add_pfns(batch, pfn, 1);
 }
@@ -986,11 +987,32 @@ static void area_unfill_range(struct iopt_area *area, struct iopt_pages *pages,
 			      unsigned long first, unsigned long end)
 {
 	struct io_pagetable *iopt = area->iopt;
+	unsigned long index, held_last;
 	struct pfn_batch batch;
-	unsigned long index;
 
 	if (first >= end)
 		return;
+
+	/*
+	 * If another area or an access holds every page (the area was an
+	 * IOAS_COPY of one still mapped), nothing will be unpinned, so no PFN
+	 * needs reading back: unmapping is all. Only the whole range is
+	 * treated so, since unmapping part of a run could cut a large IOMMU
+	 * page, which some drivers then unmap whole.
+	 */
+	if (pages_index_held(pages, first, end - 1, &held_last) &&
+	    held_last == end - 1) {
+		struct iommu_domain *domain;
+		unsigned long di;
+
+		if (!all_domains) {
+			area_unmap_range(area, storage, first, end - 1);
+			return;
+		}
+		xa_for_each(&iopt->domains, di, domain)
+			area_unmap_range(area, domain, first, end - 1);
+		return;
+	}
 
 	batch_init_always(&batch, end - first);
 	for (index = first; index < end;) {
