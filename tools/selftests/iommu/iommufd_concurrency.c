@@ -187,7 +187,14 @@ static void *destroyer(void *arg)
 		CHECK(r, "guessed destroy", obj_destroy(r->fd, id), -EBUSY,
 		      -ENOENT);
 		CHECK(r, "ioas alloc", ioas_alloc(r->fd, &id));
-		CHECK(r, "ioas destroy", obj_destroy(r->fd, id), -ENOENT);
+		/*
+		 * IDs are reused, and the guess above may have destroyed the
+		 * domains thread's HWPT: the new IOAS can then get that ID,
+		 * and that thread, still holding it, destroy the IOAS
+		 * (ENOENT) or replace its device onto it (EBUSY).
+		 */
+		CHECK(r, "ioas destroy", obj_destroy(r->fd, id), -ENOENT,
+		      -EBUSY);
 	}
 	return NULL;
 }
