@@ -569,9 +569,10 @@ static void area_pages_iova(struct iopt_area *area, unsigned long index,
  * domain maps a 2 MiB page with one entry, but the walk is repeated for
  * each of its 512 small pages. iommu_iova_to_phys() cannot say how large
  * the entry it found is, so the area remembers it instead: its pages are
- * cut into chunks of IOPT_FLAT_CHUNK, counted from its first page, and
- * area->flat_chunks has a bit set for every chunk that was pinned as one
- * physically contiguous run. Such a chunk is read back with one lookup.
+ * cut into chunks along IOPT_FLAT_CHUNK-aligned blocks of IOVA (see
+ * area_chunk_lead()), and area->flat_chunks has a bit set for every chunk
+ * that was pinned as one physically contiguous run. Such a chunk is read
+ * back with one lookup.
  *
  * The bitmap describes the PFNs, not a domain, so it holds for every
  * domain of the table and survives a change of storage domain. It is only
@@ -976,6 +977,22 @@ static struct iommu_domain *iopt_first_domain(struct io_pagetable *iopt)
 	return xa_find(&iopt->domains, &index, ULONG_MAX, XA_PRESENT);
 }
 
+/* Unmap pages [index, last] of @area from @storage, or from every domain. */
+static void area_unmap_from(struct iopt_area *area,
+			    struct iommu_domain *storage, bool all_domains,
+			    unsigned long index, unsigned long last)
+{
+	struct iommu_domain *domain;
+	unsigned long di;
+
+	if (!all_domains) {
+		area_unmap_range(area, storage, index, last);
+		return;
+	}
+	xa_for_each(&area->iopt->domains, di, domain)
+		area_unmap_range(area, domain, index, last);
+}
+
 /*
  * Undo filling pages [first, end) of @area: unmap them from @storage and,
  * if @all_domains, from every domain of the table, then unpin the pages no
@@ -986,7 +1003,6 @@ static void area_unfill_range(struct iopt_area *area, struct iopt_pages *pages,
 			      struct iommu_domain *storage, bool all_domains,
 			      unsigned long first, unsigned long end)
 {
-	struct io_pagetable *iopt = area->iopt;
 	unsigned long index, held_last;
 	struct pfn_batch batch;
 
@@ -1002,32 +1018,18 @@ static void area_unfill_range(struct iopt_area *area, struct iopt_pages *pages,
 	 */
 	if (pages_index_held(pages, first, end - 1, &held_last) &&
 	    held_last == end - 1) {
-		struct iommu_domain *domain;
-		unsigned long di;
-
-		if (!all_domains) {
-			area_unmap_range(area, storage, first, end - 1);
-			return;
-		}
-		xa_for_each(&iopt->domains, di, domain)
-			area_unmap_range(area, domain, first, end - 1);
+		area_unmap_from(area, storage, all_domains, first, end - 1);
 		return;
 	}
 
 	batch_init_always(&batch, end - first);
 	for (index = first; index < end;) {
-		struct iommu_domain *domain;
-		unsigned long di, got;
+		unsigned long got;
 
 		batch_clear(&batch);
 		got = batch_read_domain(&batch, area, storage, index, end - 1);
-		if (all_domains) {
-			xa_for_each(&iopt->domains, di, domain)
-				area_unmap_range(area, domain, index,
-						 index + got - 1);
-		} else {
-			area_unmap_range(area, storage, index, index + got - 1);
-		}
+		area_unmap_from(area, storage, all_domains, index,
+				index + got - 1);
 		batch_unpin_unheld(&batch, pages, index);
 		index += got;
 	}
