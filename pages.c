@@ -1234,15 +1234,8 @@ static int pages_to_xarray(struct xarray *xa, unsigned long first,
 	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
 
 	if (xas_error(&xas)) {
-		if (i) {
-			XA_STATE(undo, xa, first);
-			void *entry;
-
-			xas_lock(&undo);
-			xas_for_each(&undo, entry, first + i - 1)
-				xas_store(&undo, NULL);
-			xas_unlock(&undo);
-		}
+		if (i)
+			xa_store_range(xa, first, first + i - 1, NULL, GFP_KERNEL);
 		return xas_error(&xas);
 	}
 	return 0;
@@ -1300,50 +1293,62 @@ static int pages_pin_array(struct iopt_pages *pages, struct pin_state *ps,
 }
 
 /*
- * Erase indexes [first, last] from the xarray; unpin the PFNs too if
- * @unpin. Runs of PFNs are collected on the stack and released outside the
- * xarray lock, since unpinning may sleep.
+ * Unpin the PFNs the xarray records for [first, last], every one of which
+ * must be present; the entries themselves stay. Runs are gathered under RCU
+ * alone (pages->mutex keeps writers out) and released with nothing held
+ * but the mutex, since unpinning may sleep.
  */
-static void xarray_take_range(struct iopt_pages *pages, unsigned long first,
-			      unsigned long last, bool unpin)
+static void xarray_unpin_range(struct iopt_pages *pages, unsigned long first,
+			       unsigned long last)
 {
-	XA_STATE(xas, &pages->pinned_pfns, first);
 	struct pfn_run local[16];
 	struct pfn_batch batch = { .runs = local, .capacity = ARRAY_SIZE(local) };
 	struct pfn_run *runs = NULL;
-	void *entry;
+	unsigned long index = first;
 
-	/*
-	 * Each time the batch fills, the walk drops the lock and starts again
-	 * from the root; a page of runs keeps that rare. The stack copes.
-	 */
-	if (unpin && last - first >= ARRAY_SIZE(local))
+	/* A page of runs means few restarts of the walk from the root. */
+	if (last - first >= ARRAY_SIZE(local))
 		runs = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);
 	if (runs) {
 		batch.runs = runs;
 		batch.capacity = PAGE_SIZE / sizeof(*runs);
 	}
 
-	xas_lock(&xas);
-	xas_for_each(&xas, entry, last) {
-		unsigned long pfn = xa_to_value(entry);
+	while (index <= last) {
+		XA_STATE(xas, &pages->pinned_pfns, index);
+		void *entry;
 
-		xas_store(&xas, NULL);
-		if (!unpin || batch_add_pfn(&batch, pfn))
-			continue;
-		/* Full: release what we have, then go on after this entry. */
-		xas_pause(&xas);
-		xas_unlock(&xas);
+		rcu_read_lock();
+		for (entry = xas_load(&xas); index <= last;
+		     entry = xas_next(&xas)) {
+			if (WARN_ON_ONCE(!xa_is_value(entry))) {
+				index++;
+				continue;
+			}
+			if (!batch_add_pfn(&batch, xa_to_value(entry)))
+				break;
+			index++;
+		}
+		rcu_read_unlock();
+
 		batch_unpin_part(&batch, 0, batch.npfns, pages->writable);
 		pages->npinned -= batch.npfns;
 		batch_clear(&batch);
-		batch_add_pfn(&batch, pfn);
-		xas_lock(&xas);
 	}
-	xas_unlock(&xas);
-	batch_unpin_part(&batch, 0, batch.npfns, pages->writable);
-	pages->npinned -= batch.npfns;
 	kfree(runs);
+}
+
+/*
+ * Erase indexes [first, last] from the xarray, unpinning their PFNs first
+ * if @unpin. Erasing a range a node at a time, rather than an entry at a
+ * time, frees whole leaves at once and never allocates.
+ */
+static void xarray_take_range(struct iopt_pages *pages, unsigned long first,
+			      unsigned long last, bool unpin)
+{
+	if (unpin)
+		xarray_unpin_range(pages, first, last);
+	xa_store_range(&pages->pinned_pfns, first, last, NULL, GFP_KERNEL);
 }
 
 /*
