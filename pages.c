@@ -1301,19 +1301,11 @@ static int pages_pin_array(struct iopt_pages *pages, struct pin_state *ps,
 static void xarray_unpin_range(struct iopt_pages *pages, unsigned long first,
 			       unsigned long last)
 {
-	struct pfn_run local[16];
-	struct pfn_batch batch = { .runs = local, .capacity = ARRAY_SIZE(local) };
-	struct pfn_run *runs = NULL;
 	unsigned long index = first;
+	struct pfn_batch batch;
 
-	/* A page of runs means few restarts of the walk from the root. */
-	if (last - first >= ARRAY_SIZE(local))
-		runs = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);
-	if (runs) {
-		batch.runs = runs;
-		batch.capacity = PAGE_SIZE / sizeof(*runs);
-	}
-
+	/* Each time the batch fills, the walk starts again from the root. */
+	batch_init_always(&batch, last - first + 1);
 	while (index <= last) {
 		XA_STATE(xas, &pages->pinned_pfns, index);
 		void *entry;
@@ -1335,7 +1327,7 @@ static void xarray_unpin_range(struct iopt_pages *pages, unsigned long first,
 		pages->npinned -= batch.npfns;
 		batch_clear(&batch);
 	}
-	kfree(runs);
+	batch_destroy(&batch);
 }
 
 /*
