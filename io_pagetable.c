@@ -32,14 +32,17 @@
  * (reserving its IOVA; unmap and access pinning treat it as busy or absent),
  * then filled, then given its pages.
  *
+ * Removing an area is the mirror image: it is taken out of service (its
+ * pages pointer cleared) under iova_rwsem, unmapped and unpinned without
+ * it, then freed.
+ *
  * Locking
  * -------
- * domains_rwsem (outermost): write to change domains, accesses or the large
- * page option; read for map and unmap, so the domain set is stable while an
- * area is filled or emptied.
- * iova_rwsem (inside it): write to change any of the three trees or the
- * alignment; read to look areas up.
- * iopt_pages::mutex (pages.c) nests inside both.
+ * The order is in iommufd_private.h. domains_rwsem: write to change domains,
+ * accesses or the large page option; read for map and unmap, so the domain
+ * set is stable while an area is filled or emptied. iova_rwsem: write to
+ * change any of the three trees or the alignment; read to look areas up.
+ * Neither is held across an access's unmap callback.
  *
  * "last" is an inclusive IOVA; lengths are checked so that last never
  * overflows.
@@ -567,85 +570,132 @@ out_unlock:
 }
 
 /*
- * Remove the areas inside [start, last]; with @all, every area. Areas still
- * being built are busy. An area only partly inside makes the whole call
- * fail before anything is removed.
+ * How many times in a row unmap asks the accesses to let go of an area
+ * before it gives up. One round is enough for a driver that honours its
+ * unmap callback; a few more let one that re-pins while the callback runs
+ * elsewhere catch up.
+ */
+#define IOPT_UNMAP_ACCESS_ROUNDS 8
+
+/*
+ * Before anything is removed: every area touching [start, last] must lie
+ * inside it (-ENOENT) and be complete (-EBUSY, it is still being mapped).
+ * With @all there is nothing to check.
+ */
+static int iopt_unmap_check(struct io_pagetable *iopt, unsigned long start,
+			    unsigned long last, bool all)
+{
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if (all)
+		return 0;
+	for (area = iopt_area_first(iopt, start, last); area;
+	     area = iopt_area_next(area, start, last)) {
+		if (!area->pages)
+			return -EBUSY;
+		if (iopt_area_iova(area) < start ||
+		    iopt_area_last_iova(area) > last)
+			return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * Whether accesses have pages of @area pinned. If so, it is marked so that
+ * no new pin starts in it while they are asked to let go.
+ */
+static bool iopt_area_claim_from_accesses(struct iopt_area *area)
+{
+	struct iopt_pages *pages = area->pages;
+	bool busy;
+
+	mutex_lock(&pages->mutex);
+	busy = area->num_accesses;
+	area->prevent_access = busy;
+	mutex_unlock(&pages->mutex);
+	return busy;
+}
+
+/* Undo iopt_area_claim_from_accesses(): accesses may pin @area again. */
+static void iopt_area_release_to_accesses(struct iopt_area *area)
+{
+	mutex_lock(&area->pages->mutex);
+	area->prevent_access = false;
+	mutex_unlock(&area->pages->mutex);
+}
+
+/*
+ * Remove the areas inside [start, last]; with @all, every area. An area
+ * only partly inside makes the call fail before anything is removed; areas
+ * that a racing map creates meanwhile are left alone.
+ *
+ * Each area is taken out of service under iova_rwsem (its pages pointer
+ * cleared, so lookups treat it as absent while its IOVA stays taken), then
+ * unmapped from the domains and unpinned with only domains_rwsem held, so
+ * that a big unmap does not stall every lookup in the IOAS, and finally
+ * freed under iova_rwsem again.
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			    unsigned long last, bool all,
 			    unsigned long *unmapped)
 {
-	unsigned long notified_iova = 0, notified_len = 0;
+	unsigned int rounds = 0;
 	unsigned long done = 0;
 	struct iopt_area *area;
 	bool found = false;
 	int rc;
 
-again:
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-
-	rc = 0;
-	for (area = iopt_area_first(iopt, start, last); area;
-	     area = iopt_area_next(area, start, last)) {
-		if (!area->pages)
-			rc = -EBUSY;
-		else if (iopt_area_iova(area) < start ||
-			 iopt_area_last_iova(area) > last)
-			rc = -ENOENT;
-		if (rc && !all)
-			goto out_unlock;
-		rc = 0;
-	}
+	rc = iopt_unmap_check(iopt, start, last, all);
+	if (rc)
+		goto out_unlock;
 
 	area = iopt_area_first(iopt, start, last);
 	while (area) {
-		struct iopt_area *next = iopt_area_next(area, start, last);
-		struct iopt_pages *pages = area->pages;
 		unsigned long first_iova = iopt_area_iova(area);
-		unsigned long length = iopt_area_length(area);
-		bool busy;
+		unsigned long area_last = iopt_area_last_iova(area);
+		struct iopt_pages *pages = area->pages;
 
-		if (!pages) {
-			area = next;
+		/* Being built, or from a racing map: not ours to remove. */
+		if (!pages || first_iova < start || area_last > last) {
+			area = iopt_area_next(area, start, last);
 			continue;
 		}
 
-		mutex_lock(&pages->mutex);
-		busy = area->num_accesses;
-		if (busy && first_iova == notified_iova &&
-		    length == notified_len) {
-			/* An access user ignored its unmap callback. */
-			WARN_ON(true);
-			area->prevent_access = false;
-			mutex_unlock(&pages->mutex);
-			rc = -EBUSY;
-			goto out_unlock;
-		}
-		if (busy)
-			area->prevent_access = true;
-		mutex_unlock(&pages->mutex);
-		if (busy) {
-			/*
-			 * Ask every access to let go of the range, then look
-			 * again: the tree may change while unlocked.
-			 */
+		if (iopt_area_claim_from_accesses(area)) {
+			if (++rounds > IOPT_UNMAP_ACCESS_ROUNDS) {
+				/* A driver keeps its pins: give up cleanly. */
+				iopt_area_release_to_accesses(area);
+				rc = -EBUSY;
+				goto out_unlock;
+			}
 			up_write(&iopt->iova_rwsem);
 			up_read(&iopt->domains_rwsem);
-			iommufd_access_notify_unmap(iopt, first_iova, length);
-			notified_iova = first_iova;
-			notified_len = length;
-			goto again;
+			iommufd_access_notify_unmap(iopt, first_iova,
+						    area_last - first_iova + 1);
+			down_read(&iopt->domains_rwsem);
+			down_write(&iopt->iova_rwsem);
+			/* The tree may have changed; carry on from this IOVA. */
+			area = iopt_area_first(iopt, first_iova, last);
+			continue;
 		}
 
-		interval_tree_remove(&area->node, &iopt->area_itree);
-		iopt_lower_floor(iopt, first_iova);
+		area->pages = NULL;
+		up_write(&iopt->iova_rwsem);
 		iopt_area_unfill_domains(area, pages);
-		kfree(area);
+		down_write(&iopt->iova_rwsem);
+		iopt_area_discard(iopt, area);
 		iopt_put_pages(pages);
-		done += length;
+
+		done += area_last - first_iova + 1;
 		found = true;
-		area = next;
+		rounds = 0;
+		if (area_last >= last)
+			break;
+		area = iopt_area_first(iopt, area_last + 1, last);
 	}
 	if (!found && !all)
 		rc = -ENOENT;
@@ -901,14 +951,14 @@ static void iopt_unfill_domain(struct io_pagetable *iopt,
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain)
 {
-	unsigned long align = max(iopt->iova_alignment,
-				  1UL << __ffs(domain->pgsize_bitmap));
 	struct iopt_area *area;
+	unsigned long align;
 	u32 id;
 	int rc;
 
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
+	align = max(iopt->iova_alignment, 1UL << __ffs(domain->pgsize_bitmap));
 
 	/* Reserve the slot first so that publishing cannot fail. */
 	rc = xa_alloc(&iopt->domains, &id, XA_ZERO_ENTRY, xa_limit_31b,
@@ -1015,11 +1065,12 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		    u32 *id)
 {
-	unsigned long align = max(iopt->iova_alignment, access->iova_alignment);
+	unsigned long align;
 	int rc;
 
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
+	align = max(iopt->iova_alignment, access->iova_alignment);
 	if (!iopt_areas_aligned(iopt, align)) {
 		rc = -EADDRINUSE;
 		goto out_unlock;
