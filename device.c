@@ -30,9 +30,17 @@
  * must unpin whatever it pinned in a range when its unmap callback says
  * that range is about to go.
  *
- * Locking: ioas->mutex, then iommufd_group::lock, then the io_pagetable
- * locks. access->ioas_lock is taken before the io_pagetable locks and is
- * never held across the driver's unmap callback.
+ * An access changes IOAS (attach, replace, detach) under its move_lock,
+ * one change at a time. While a change is in flight the access is
+ * "moving": no pin or read/write may start in the IOAS it is leaving, but
+ * unpins still find that IOAS, which stays its access->ioas until the
+ * driver has been asked, through its unmap callback, to unpin everything
+ * there. ioas_lock protects access->ioas and the moving flag; it is held
+ * across a pin or read/write but never across the unmap callback.
+ *
+ * Locking: the order is in iommufd_private.h. iommufd_group::lock protects
+ * a group's HWPT and device list; ioas->mutex is taken before it when an
+ * automatic HWPT is chosen.
  */
 #include <linux/iommu.h>
 #include <linux/module.h>
@@ -218,8 +226,11 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 	if (!mock)
 		iommufd_ctx_get(ictx);
-	/* The binding driver's reference, until iommufd_device_unbind(). */
-	iommufd_object_get(&idev->obj);
+	/*
+	 * The binding driver owns the object: its reference, given back by
+	 * iommufd_device_unbind(), is why IOMMU_DESTROY can never free it.
+	 */
+	iommufd_object_add_user(&idev->obj);
 	iommufd_object_finalize(ictx, &idev->obj);
 	*id = idev->obj.id;
 	return idev;
@@ -232,15 +243,18 @@ out_put_group:
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
 
+/* The DEVICE object's destroy op: undo what binding claimed. */
 void iommufd_device_destroy(struct iommufd_object *obj)
 {
-	struct iommufd_device *idev =
-		container_of(obj, struct iommufd_device, obj);
+	struct iommufd_device *idev = container_of(obj, typeof(*idev), obj);
+	bool mock = iommufd_selftest_is_mock_dev(idev->dev);
+	struct iommufd_ctx *ictx = idev->ictx;
 
 	iommu_device_release_dma_owner(idev->dev);
 	iommufd_put_group(idev->igroup);
-	if (!iommufd_selftest_is_mock_dev(idev->dev))
-		iommufd_ctx_put(idev->ictx);
+	/* Mock devices live inside the file and never held it. */
+	if (!mock)
+		iommufd_ctx_put(ictx);
 }
 
 /**
@@ -255,7 +269,7 @@ void iommufd_device_unbind(struct iommufd_device *idev)
 {
 	if (WARN_ON(!list_empty(&idev->group_item)))
 		iommufd_device_detach(idev);
-	iommufd_object_drop(&idev->obj);
+	/* Takes over the driver's reference. */
 	iommufd_object_destroy_kernel(idev->ictx, &idev->obj);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
@@ -365,7 +379,7 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 		}
 		igroup->hwpt = hwpt;
 	}
-	iommufd_object_get(&hwpt->obj);
+	iommufd_object_add_user(&hwpt->obj);
 	list_add_tail(&idev->group_item, &igroup->device_list);
 out_unlock:
 	mutex_unlock(&igroup->lock);
@@ -384,7 +398,7 @@ static void iommufd_hwpt_leave(struct iommufd_ctx *ictx,
 		if (auto_domain && !ndevs)
 			iommufd_object_put_and_try_destroy(ictx, &hwpt->obj);
 		else
-			iommufd_object_drop(&hwpt->obj);
+			iommufd_object_drop_user(&hwpt->obj);
 	}
 }
 
@@ -435,7 +449,7 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 	list_for_each_entry(cdev, &igroup->device_list, group_item) {
 		if (new_ioas)
 			iommufd_device_unprepare(cdev, cur);
-		iommufd_object_get(&hwpt->obj);
+		iommufd_object_add_user(&hwpt->obj);
 		(*ndevs)++;
 	}
 	igroup->hwpt = hwpt;
@@ -484,11 +498,12 @@ static int iommufd_device_join_ioas(struct iommufd_device *idev,
 	mutex_lock(&ioas->mutex);
 	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
 		hwpt = &hwpt_paging->common;
+		/* One that IOMMU_DESTROY is taking away is skipped. */
 		if (!hwpt_paging->auto_domain ||
-		    !refcount_inc_not_zero(&hwpt->obj.users))
+		    !iommufd_object_try_lookup(&hwpt->obj))
 			continue;
 		rc = iommufd_device_join(idev, hwpt, replace, old, ndevs);
-		iommufd_object_drop(&hwpt->obj);
+		iommufd_put_object(idev->ictx, &hwpt->obj);
 		/* -EINVAL: this domain does not suit the device; try on. */
 		if (rc == -EINVAL)
 			continue;
@@ -734,9 +749,10 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 	access->iova_alignment = ops->needs_pin_pages ? PAGE_SIZE : 1;
 	access->ictx = ictx;
 	iommufd_ctx_get(ictx);
+	mutex_init(&access->move_lock);
 	mutex_init(&access->ioas_lock);
-	/* The creator's reference, until iommufd_access_destroy(). */
-	iommufd_object_get(&access->obj);
+	/* The creating driver owns it, until iommufd_access_destroy(). */
+	iommufd_object_add_user(&access->obj);
 	iommufd_object_finalize(ictx, &access->obj);
 	*id = access->obj.id;
 	return access;
@@ -744,76 +760,125 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
 
 /*
- * Move the access from its IOAS, if any, to @new_ioas, which may be NULL.
- * Before it leaves an IOAS, the driver is told to unpin everything there.
+ * Set what pins and reads/writes see. A NULL IOAS, or one being left, makes
+ * them fail with -ENOENT; unpins keep using access->ioas.
  */
-static int iommufd_access_change_ioas(struct iommufd_access *access,
-				      struct iommufd_ioas *new_ioas)
+static void access_set_ioas(struct iommufd_access *access,
+			    struct iommufd_ioas *ioas, bool moving)
 {
-	struct iommufd_ioas *cur = access->ioas;
-	u32 old_id = access->iopt_access_list_id;
-	u32 new_id = 0;
+	mutex_lock(&access->ioas_lock);
+	access->ioas = ioas;
+	access->moving = moving;
+	mutex_unlock(&access->ioas_lock);
+}
+
+/*
+ * Move the access from its IOAS, if any, to @to, which may be NULL. The
+ * new IOAS is joined first, so a failure changes nothing. The old one is
+ * left only after the driver's unmap callback has been asked to unpin
+ * everything, with the access marked moving so that nothing new gets
+ * pinned there meanwhile. Never fails when @to is NULL.
+ */
+static int iommufd_access_move(struct iommufd_access *access,
+			       struct iommufd_ioas *to)
+{
+	struct iommufd_ioas *from = access->ioas;
+	u32 from_id = access->iopt_access_list_id;
+	u32 to_id = 0;
 	int rc;
 
-	lockdep_assert_held(&access->ioas_lock);
+	lockdep_assert_held(&access->move_lock);
 
-	if (cur == new_ioas)
+	if (from == to)
 		return 0;
-	if (new_ioas) {
-		rc = iopt_add_access(&new_ioas->iopt, access, &new_id);
+	if (to) {
+		rc = iopt_add_access(&to->iopt, access, &to_id);
 		if (rc)
 			return rc;
-		iommufd_object_get(&new_ioas->obj);
+		iommufd_object_add_user(&to->obj);
 	}
-	if (cur) {
-		if (access->ops->unmap) {
-			mutex_unlock(&access->ioas_lock);
+	if (from) {
+		access_set_ioas(access, from, true);
+		if (access->ops->unmap)
 			access->ops->unmap(access->data, 0, ULONG_MAX);
-			mutex_lock(&access->ioas_lock);
-		}
-		iopt_remove_access(&cur->iopt, access, old_id);
-		iommufd_object_drop(&cur->obj);
+		iopt_remove_access(&from->iopt, access, from_id);
 	}
-	access->ioas = new_ioas;
-	access->iopt_access_list_id = new_id;
+	access->iopt_access_list_id = to_id;
+	access_set_ioas(access, to, false);
+	if (from)
+		iommufd_object_drop_user(&from->obj);
 	return 0;
 }
 
-static int iommufd_access_change_ioas_id(struct iommufd_access *access, u32 id)
+/*
+ * Attach (@replace false: the access must be detached) or move (@replace
+ * true: it must be attached) the access to the IOAS @ioas_id.
+ */
+static int iommufd_access_move_to_id(struct iommufd_access *access,
+				     u32 ioas_id, bool replace)
 {
 	struct iommufd_ioas *ioas;
 	int rc;
 
-	ioas = iommufd_get_ioas(access->ictx, id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	rc = iommufd_access_change_ioas(access, ioas);
+	mutex_lock(&access->move_lock);
+	if (replace != !!access->ioas) {
+		rc = replace ? -ENOENT : -EINVAL;
+		goto out_unlock;
+	}
+	ioas = iommufd_get_ioas(access->ictx, ioas_id);
+	if (IS_ERR(ioas)) {
+		rc = PTR_ERR(ioas);
+		goto out_unlock;
+	}
+	rc = iommufd_access_move(access, ioas);
 	iommufd_put_object(access->ictx, &ioas->obj);
+out_unlock:
+	mutex_unlock(&access->move_lock);
 	return rc;
 }
 
+/*
+ * The ACCESS object's destroy op. Only iommufd_access_destroy() gets here
+ * (the access holds the file open, so closing it cannot), after detaching.
+ */
 void iommufd_access_destroy_object(struct iommufd_object *obj)
 {
-	struct iommufd_access *access =
-		container_of(obj, struct iommufd_access, obj);
+	struct iommufd_access *access = container_of(obj, typeof(*access),
+						     obj);
 
-	mutex_lock(&access->ioas_lock);
-	if (access->ioas)
-		WARN_ON(iommufd_access_change_ioas(access, NULL));
-	mutex_unlock(&access->ioas_lock);
-	iommufd_ctx_put(access->ictx);
+	WARN_ON(access->ioas);
 	mutex_destroy(&access->ioas_lock);
+	mutex_destroy(&access->move_lock);
+	iommufd_ctx_put(access->ictx);
 }
+
+/**
+ * iommufd_access_detach() - detach an access from its IOAS
+ * @access: the access
+ *
+ * The driver's unmap callback is first asked to unpin everything. Waits
+ * for an attach or replace in flight to finish first.
+ */
+void iommufd_access_detach(struct iommufd_access *access)
+{
+	mutex_lock(&access->move_lock);
+	iommufd_access_move(access, NULL);
+	mutex_unlock(&access->move_lock);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 
 /**
  * iommufd_access_destroy() - undo iommufd_access_create()
  * @access: the access
  *
- * Detaches it if still attached, waits for ioctls using it, and frees it.
+ * Detaches it if still attached (through the unmap callback), waits for
+ * whatever is using it right now to finish, and frees it. Once detached no
+ * unmap of its former IOAS can reach it any more.
  */
 void iommufd_access_destroy(struct iommufd_access *access)
 {
-	iommufd_object_drop(&access->obj);
+	iommufd_access_detach(access);
+	/* Takes over the creator's reference. */
 	iommufd_object_destroy_kernel(access->ictx, &access->obj);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
@@ -829,15 +894,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
  */
 int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 {
-	int rc;
-
-	mutex_lock(&access->ioas_lock);
-	if (access->ioas)
-		rc = -EINVAL;
-	else
-		rc = iommufd_access_change_ioas_id(access, ioas_id);
-	mutex_unlock(&access->ioas_lock);
-	return rc;
+	return iommufd_access_move_to_id(access, ioas_id, false);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
 
@@ -846,39 +903,17 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * @access: an attached access
  * @ioas_id: the new IOAS
  *
- * The driver's unmap callback is first asked to unpin everything.
+ * The driver's unmap callback is first asked to unpin everything. Waits
+ * for another attach, replace or detach in flight to finish first.
  *
  * Return: 0, -ENOENT if not attached or for an unknown IOAS, or as for
- * iommufd_access_attach().
+ * iommufd_access_attach(); on failure nothing changed.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
-	int rc;
-
-	mutex_lock(&access->ioas_lock);
-	if (!access->ioas)
-		rc = -ENOENT;
-	else
-		rc = iommufd_access_change_ioas_id(access, ioas_id);
-	mutex_unlock(&access->ioas_lock);
-	return rc;
+	return iommufd_access_move_to_id(access, ioas_id, true);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
-
-/**
- * iommufd_access_detach() - detach an access from its IOAS
- * @access: the access
- *
- * The driver's unmap callback is first asked to unpin everything.
- */
-void iommufd_access_detach(struct iommufd_access *access)
-{
-	mutex_lock(&access->ioas_lock);
-	if (access->ioas)
-		WARN_ON(iommufd_access_change_ioas(access, NULL));
-	mutex_unlock(&access->ioas_lock);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 
 /**
  * iommufd_access_notify_unmap() - tell accesses a range is going away
@@ -887,7 +922,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
  * @length: its length
  *
  * Calls every attached access's unmap callback. Called with no
- * io_pagetable lock held.
+ * io_pagetable lock held. An access being destroyed is skipped: its
+ * destroy has detached it, or is about to, which unpins it everywhere.
  */
 void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 				 unsigned long length)
@@ -897,7 +933,7 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 
 	xa_lock(&iopt->accesses);
 	xa_for_each(&iopt->accesses, index, access) {
-		if (!refcount_inc_not_zero(&access->obj.users))
+		if (!iommufd_object_try_lookup(&access->obj))
 			continue;
 		xa_unlock(&iopt->accesses);
 
@@ -908,6 +944,28 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 		xa_lock(&iopt->accesses);
 	}
 	xa_unlock(&iopt->accesses);
+}
+
+/*
+ * Whether the mapping @area lets an access do what @flags say: writing
+ * needs a writable mapping, anything else a readable one.
+ */
+static bool access_allowed(struct iopt_area *area, unsigned int flags)
+{
+	int needed = (flags & IOMMUFD_ACCESS_RW_WRITE) ? IOMMU_WRITE :
+							 IOMMU_READ;
+
+	return area->iommu_prot & needed;
+}
+
+/* The IOAS pins and reads/writes may use now, with ioas_lock held. */
+static struct iommufd_ioas *access_lock_ioas(struct iommufd_access *access)
+{
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas && !access->moving)
+		return access->ioas;
+	mutex_unlock(&access->ioas_lock);
+	return NULL;
 }
 
 static unsigned long area_start_byte(struct iopt_area *area,
@@ -952,6 +1010,7 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 							   &last)))
 		return;
 
+	/* Also while moving: the pins are in the IOAS being left. */
 	mutex_lock(&access->ioas_lock);
 	if (WARN_ON(!access->ioas)) {
 		mutex_unlock(&access->ioas_lock);
@@ -976,15 +1035,18 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
  * The pages stay pinned until iommufd_access_unpin_pages() with the same
  * range, which the driver must call at the latest from its unmap callback.
  *
- * Return: 0, -ENOENT if the range is not fully mapped, -EPERM for write to
- * read-only memory, -EINVAL if it is being unmapped, or an errno from
- * pinning; on failure nothing is pinned.
+ * Return: 0, -ENOENT if the range is not fully mapped or the access is not
+ * attached (or is changing IOAS), -EPERM if the mapping does not allow the
+ * access (writing needs IOMMU_IOAS_MAP_WRITEABLE, reading
+ * IOMMU_IOAS_MAP_READABLE), -EINVAL if it is being unmapped, or an errno
+ * from pinning; on failure nothing is pinned.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
 			     unsigned int flags)
 {
 	struct iopt_area_span span;
+	struct iommufd_ioas *ioas;
 	struct io_pagetable *iopt;
 	struct iopt_area *area;
 	unsigned long last;
@@ -999,12 +1061,10 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
 
-	mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		mutex_unlock(&access->ioas_lock);
+	ioas = access_lock_ioas(access);
+	if (!ioas)
 		return -ENOENT;
-	}
-	iopt = &access->ioas->iopt;
+	iopt = &ioas->iopt;
 
 	down_read(&iopt->iova_rwsem);
 	for (area = iopt_area_span_first(&span, iopt, iova, last); area;
@@ -1015,8 +1075,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 		unsigned long last_index =
 			iopt_area_iova_to_index(area, area_last);
 
-		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
-		    !(area->iommu_prot & IOMMU_WRITE))
+		if (!access_allowed(area, flags))
 			rc = -EPERM;
 		else
 			rc = iopt_area_add_access(area, first_index, last_index,
@@ -1044,13 +1103,15 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
  * @flags: IOMMUFD_ACCESS_RW_WRITE to write, IOMMUFD_ACCESS_RW_KTHREAD when
  *         called from a kthread
  *
- * Return: 0, -ENOENT if the range is not fully mapped, -EPERM for write to
- * read-only memory, -EFAULT if the memory is gone.
+ * Return: 0, -ENOENT if the range is not fully mapped or the access is not
+ * attached (or is changing IOAS), -EPERM if the mapping does not allow the
+ * access (see iommufd_access_pin_pages()), -EFAULT if the memory is gone.
  */
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		      void *data, size_t length, unsigned int flags)
 {
 	struct iopt_area_span span;
+	struct iommufd_ioas *ioas;
 	struct io_pagetable *iopt;
 	struct iopt_area *area;
 	unsigned long last;
@@ -1061,12 +1122,10 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
 
-	mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		mutex_unlock(&access->ioas_lock);
+	ioas = access_lock_ioas(access);
+	if (!ioas)
 		return -ENOENT;
-	}
-	iopt = &access->ioas->iopt;
+	iopt = &ioas->iopt;
 
 	down_read(&iopt->iova_rwsem);
 	for (area = iopt_area_span_first(&span, iopt, iova, last); area;
@@ -1078,8 +1137,7 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 			rc = -EINVAL;
 			break;
 		}
-		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
-		    !(area->iommu_prot & IOMMU_WRITE)) {
+		if (!access_allowed(area, flags)) {
 			rc = -EPERM;
 			break;
 		}

@@ -16,8 +16,8 @@
  *
  * Locking: the IOAS's mutex serializes creating and destroying the HWPTs of
  * that IOAS and protects its hwpt_list, which attach uses to look for a
- * compatible auto domain. It is taken before the IOAS's io_pagetable locks
- * and before any iommufd_group lock.
+ * compatible auto domain. Its place in the lock order is in
+ * iommufd_private.h.
  */
 #include <linux/iommu.h>
 
@@ -34,7 +34,7 @@ static void hwpt_paging_teardown(struct iommufd_hwpt_paging *hwpt_paging)
 	}
 	if (domain)
 		iommu_domain_free(domain);
-	iommufd_object_drop(&hwpt_paging->ioas->obj);
+	iommufd_object_drop_user(&hwpt_paging->ioas->obj);
 }
 
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
@@ -130,7 +130,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	if (IS_ERR(hwpt_paging))
 		return hwpt_paging;
 	INIT_LIST_HEAD(&hwpt_paging->hwpt_item);
-	iommufd_object_get(&ioas->obj);
+	iommufd_object_add_user(&ioas->obj);
 	hwpt_paging->ioas = ioas;
 	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 

@@ -27,18 +27,18 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 	mutex_destroy(&ioas->mutex);
 }
 
+/* A new, empty, unpublished IOAS; the caller finalizes or aborts it. */
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 {
-	struct iommufd_ioas *ioas;
+	struct iommufd_ioas *ioas = iommufd_object_alloc(ictx,
+							 struct iommufd_ioas,
+							 obj, IOMMUFD_OBJ_IOAS);
 
-	ioas = iommufd_object_alloc(ictx, struct iommufd_ioas, obj,
-				    IOMMUFD_OBJ_IOAS);
-	if (IS_ERR(ioas))
-		return ioas;
-
-	iopt_init_table(&ioas->iopt);
-	INIT_LIST_HEAD(&ioas->hwpt_list);
-	mutex_init(&ioas->mutex);
+	if (!IS_ERR(ioas)) {
+		mutex_init(&ioas->mutex);
+		INIT_LIST_HEAD(&ioas->hwpt_list);
+		iopt_init_table(&ioas->iopt);
+	}
 	return ioas;
 }
 
@@ -46,20 +46,18 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_alloc *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
-	int rc;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-
 	ioas = iommufd_ioas_alloc(ucmd->ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
+	/* Publish only once user space has been told the ID. */
 	cmd->out_ioas_id = ioas->obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd))) {
 		iommufd_object_abort_and_destroy(ucmd->ictx, &ioas->obj);
-		return rc;
+		return -EFAULT;
 	}
 	iommufd_object_finalize(ucmd->ictx, &ioas->obj);
 	return 0;
@@ -189,6 +187,16 @@ static int map_flags_to_prot(u32 flags, int *prot)
 	return 0;
 }
 
+/*
+ * A mapping neither readable nor writable is of no use to any device, and
+ * some IOMMUs cannot even express it (attaching one of their domains would
+ * then fail): refuse it. Checked after the range, as v6.17 orders it.
+ */
+static int check_map_access(int prot)
+{
+	return (prot & (IOMMU_READ | IOMMU_WRITE)) ? 0 : -EINVAL;
+}
+
 static unsigned int map_flags_to_iopt(u32 flags)
 {
 	return (flags & IOMMU_IOAS_MAP_FIXED_IOVA) ? 0 : IOPT_ALLOC_IOVA;
@@ -220,6 +228,9 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
 		return -EOVERFLOW;
+	rc = check_map_access(prot);
+	if (rc)
+		return rc;
 	if (!cmd->length)
 		return -EINVAL;
 
@@ -255,6 +266,9 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 	    check_add_overflow(cmd->start, cmd->length, &end) ||
 	    end > ULONG_MAX)
 		return -EOVERFLOW;
+	rc = check_map_access(prot);
+	if (rc)
+		return rc;
 	if (!cmd->length)
 		return -EINVAL;
 
@@ -302,6 +316,9 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	if (cmd->length >= ULONG_MAX || cmd->src_iova >= ULONG_MAX ||
 	    cmd->dst_iova >= ULONG_MAX)
 		return -EOVERFLOW;
+	rc = check_map_access(prot);
+	if (rc)
+		return rc;
 
 	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
 	if (IS_ERR(src))
@@ -352,29 +369,31 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
+/* IOMMU_OPTION_HUGE_PAGES: @object_id names the IOAS. */
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
-	int rc = 0;
-
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+	int rc;
 
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->object_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
-	if (cmd->op == IOMMU_OPTION_OP_GET) {
+	switch (cmd->op) {
+	case IOMMU_OPTION_OP_GET:
 		cmd->val64 = !ioas->iopt.disable_large_pages;
-	} else if (cmd->op == IOMMU_OPTION_OP_SET) {
-		if (cmd->val64 == 0)
-			rc = iopt_disable_large_pages(&ioas->iopt);
-		else if (cmd->val64 == 1)
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		break;
+	case IOMMU_OPTION_OP_SET:
+		if (cmd->val64 > 1)
+			rc = -EINVAL;
+		else if (cmd->val64)
 			rc = iopt_enable_large_pages(&ioas->iopt);
 		else
-			rc = -EINVAL;
-	} else {
+			rc = iopt_disable_large_pages(&ioas->iopt);
+		break;
+	default:
 		rc = -EOPNOTSUPP;
 	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
@@ -388,16 +407,19 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 static int collect_file_pages(struct iommufd_ctx *ictx, struct xarray *seen,
 			      size_t *n)
 {
-	struct iommufd_object *obj;
+	void *entry;
 	unsigned long index;
 	int rc = 0;
 
-	xa_for_each(&ictx->objects, index, obj) {
+	/*
+	 * The walk only yields IDs: an entry may be destroyed the moment it
+	 * has been read, so nothing is learnt from it but through a lookup,
+	 * which checks the type under the table lock and holds the IOAS.
+	 */
+	xa_for_each(&ictx->objects, index, entry) {
 		struct iommufd_ioas *ioas;
 		struct iopt_area *area;
 
-		if (obj->type != IOMMUFD_OBJ_IOAS)
-			continue;
 		ioas = iommufd_get_ioas(ictx, index);
 		if (IS_ERR(ioas))
 			continue;

@@ -1,8 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Definitions shared by the files of iommufd. The object model, its
- * lifetime rules and the locks are described at the top of main.c; each
- * object family's file describes its own state.
+ * Definitions shared by the files of iommufd. The object model and its
+ * lifetime rules are described at the top of main.c; each object family's
+ * file describes its own state.
+ *
+ * Lock order
+ * ----------
+ * This is the one place the order is written down; the files that own the
+ * locks say what each protects. Outermost first:
+ *
+ *  1. iommufd_access::move_lock        attach, replace, detach of one access;
+ *                                      held across the driver's unmap
+ *                                      callback, so the driver's own locks
+ *                                      nest inside it
+ *  2. iommufd_ctx::ioas_creation_lock  creating the VFIO compatibility IOAS
+ *  3. iommufd_ioas::mutex              the paging HWPTs of one IOAS
+ *  4. iommufd_group::lock              attach, replace, detach of one group
+ *  5. iommufd_access::ioas_lock        which IOAS an access pins from
+ *  6. io_pagetable::domains_rwsem      the domains and accesses of an IOAS
+ *  7. io_pagetable::iova_rwsem         the IOVA trees of an IOAS
+ *  8. iopt_pages::mutex                one pages at a time; also the global
+ *                                      change_source_lock of pages.c
+ *                                      comes before it
+ *  9. the source mm's mmap_lock        taken by GUP under iopt_pages::mutex
+ * 10. xarray spinlocks                 ictx->objects, ictx->groups,
+ *                                      io_pagetable::domains and ::accesses:
+ *                                      innermost; nothing sleeps under them
+ *
+ * An access's unmap callback is called with none of 3-10 held: IOAS_UNMAP
+ * drops the io_pagetable locks first, and a move drops ioas_lock. The
+ * callback may therefore unpin (which takes 5, 7 and 8).
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -44,14 +71,25 @@ enum iommufd_object_type {
 
 /**
  * struct iommufd_object - the header every object embeds first
- * @users: one reference held by the ID table while the object is published,
- *         plus one per lookup in flight and one per long-term dependent.
- *         Only an object whose count is exactly 1 can be destroyed.
+ * @users: long-term references: one held by the ID table while the object
+ *         is published, one per kernel owner (the driver that bound a
+ *         device or created an access) and one per dependent object (a
+ *         HWPT on its IOAS, an attached device on its HWPT). Taken with
+ *         iommufd_object_add_user() by someone already holding a reference
+ *         of either kind.
+ * @lookups: short-term references plus one while the object is open to
+ *           them: iommufd_get_object() and iommufd_object_try_lookup()
+ *           take one, iommufd_put_object() returns it before the ioctl or
+ *           callback that took it ends. Destruction closes the object by
+ *           taking away that extra one; at zero no lookup can start again.
  * @type: what the object is
  * @id: its ID in iommufd_ctx::objects
+ *
+ * See "Lifetime" at the top of main.c.
  */
 struct iommufd_object {
 	refcount_t users;
+	refcount_t lookups;
 	enum iommufd_object_type type;
 	u32 id;
 };
@@ -122,23 +160,39 @@ void iommufd_object_finalize(struct iommufd_ctx *ictx,
 void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 				      struct iommufd_object *obj);
-struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
-					  enum iommufd_object_type type);
-void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id);
 void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj);
 void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx,
 					struct iommufd_object *obj);
 
-/* Take a long-term reference on an object the caller already holds. */
-static inline void iommufd_object_get(struct iommufd_object *obj)
+/* Short-term references: within one ioctl or one callback. */
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type);
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+
+/*
+ * A short-term reference on an object found some other way than through
+ * the ID table, e.g. on a list its destroy function takes it off. Fails
+ * once the object's destruction has begun.
+ */
+static inline bool iommufd_object_try_lookup(struct iommufd_object *obj)
+{
+	return refcount_inc_not_zero(&obj->lookups);
+}
+
+/*
+ * Long-term references. The caller of iommufd_object_add_user() already
+ * holds a reference of either kind, so the object cannot be going away;
+ * iommufd_object_drop_user() never drops the last one, which belongs to
+ * the ID table.
+ */
+static inline void iommufd_object_add_user(struct iommufd_object *obj)
 {
 	refcount_inc(&obj->users);
 }
 
-/* Drop a long-term reference; the table's own reference keeps it alive. */
-static inline void iommufd_object_drop(struct iommufd_object *obj)
+static inline void iommufd_object_drop_user(struct iommufd_object *obj)
 {
 	refcount_dec(&obj->users);
 }
@@ -308,21 +362,28 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
  * struct iommufd_access - an in-kernel user of an IOAS (IOMMUFD_OBJ_ACCESS)
  * @obj: object header; the creating driver holds a long-term reference
  * @ictx: the context, with a reference
- * @ioas: the IOAS attached, with a reference, or NULL; under @ioas_lock
+ * @ioas: the IOAS attached, with a long-term reference, or NULL; read under
+ *        @ioas_lock, changed under both locks
+ * @moving: @ioas is being left: pins and reads/writes must not start in it,
+ *          unpins still go there. Under @ioas_lock
  * @ops: the driver's callbacks
  * @data: passed back to @ops
  * @iova_alignment: PAGE_SIZE if the user pins pages, else 1
- * @iopt_access_list_id: its index in @ioas->iopt.accesses
- * @ioas_lock: protects @ioas and serializes attach, detach and replace
+ * @iopt_access_list_id: its index in @ioas->iopt.accesses; under @move_lock
+ * @move_lock: serializes attach, replace and detach; held across the
+ *             driver's unmap callback
+ * @ioas_lock: held by pins, unpins and reads/writes while they use @ioas
  */
 struct iommufd_access {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
 	struct iommufd_ioas *ioas;
+	bool moving;
 	const struct iommufd_access_ops *ops;
 	void *data;
 	unsigned long iova_alignment;
 	u32 iopt_access_list_id;
+	struct mutex move_lock; /* see @move_lock above */
 	struct mutex ioas_lock; /* see @ioas_lock above */
 };
 

@@ -5,8 +5,8 @@
  * Objects
  * -------
  * Each open file has one struct iommufd_ctx. Everything user space creates
- * through it (IOAS, HWPT, FAULT, ...) and everything a kernel driver binds
- * to it (DEVICE, ACCESS) is an object with a u32 ID in ictx->objects.
+ * through it (IOAS, HWPT, ...) and everything a kernel driver binds to it
+ * (DEVICE, ACCESS) is an object with a u32 ID in ictx->objects.
  *
  * Every object goes through the same steps:
  *
@@ -21,38 +21,52 @@
  *
  * Lifetime
  * --------
- * obj->users counts every reference:
+ * An object counts two kinds of reference (struct iommufd_object):
  *
- *  - 1 held by the ID table for as long as the object is published;
- *  - 1 per lookup in flight: iommufd_get_object() takes one and the caller
- *    returns it with iommufd_put_object() before its ioctl ends;
- *  - 1 per long-term dependent, e.g. a HWPT on its IOAS, a device on the
- *    HWPT it is attached to. iommufd_object_get()/iommufd_object_drop().
+ *  - users, the long-term ones: 1 for the ID table while the object is
+ *    published, 1 for its kernel owner if it has one (the driver that
+ *    bound a device, or created an access), 1 per dependent object;
+ *  - lookups, the short-term ones, each given back before the ioctl or
+ *    callback that took it returns, plus 1 while the object is open to
+ *    lookups at all. Taking that 1 away "closes" the object: a lookup can
+ *    then no longer start (refcount_inc_not_zero() fails at zero).
  *
- * An object is destroyed only when the table's reference is the last one:
+ * Who destroys what:
  *
- *  - IOMMU_DESTROY (iommufd_object_destroy_user()) fails with EBUSY unless
- *    users is exactly 1. The test and the removal from the table happen
- *    under the xarray lock, the same lock every lookup takes, so a lookup
- *    either gets its reference first (and the destroy fails) or finds no
- *    object. Destroy never waits and never races with a lookup.
+ *  - IOMMU_DESTROY (iommufd_object_destroy_user()) destroys an object only
+ *    if the table holds its only long-term reference and no lookup is in
+ *    flight; otherwise EBUSY. Lookups through the table take the table's
+ *    lock, and destroy closes the object and takes it out of the table
+ *    under that same lock, so a lookup either ran first (destroy fails) or
+ *    finds nothing. Long-term references are only added by someone who
+ *    holds a reference already, which is why users is checked again once
+ *    the object is closed. A kernel owner's reference keeps user space
+ *    from ever destroying a DEVICE or an ACCESS.
  *
- *  - Objects owned by a kernel user (devices, accesses, automatic HWPTs)
- *    are torn down by iommufd_object_destroy_kernel(). Their owner
- *    guarantees no long-term dependents remain, but ioctls may still hold
- *    lookups, so it hides the object first (its slot goes back to
- *    XA_ZERO_ENTRY, stopping new lookups), waits on ictx->destroy_wait
- *    for the lookups to finish, then frees the ID and the object.
+ *  - Objects with a kernel owner are destroyed by that owner, through
+ *    iommufd_object_destroy_kernel(). In one step under the table lock it
+ *    hides the object (its slot goes back to XA_ZERO_ENTRY, so IOMMU_DESTROY
+ *    now answers ENOENT) and drops the owner's reference; then it closes
+ *    the object, waits for the lookups in flight to be returned, and
+ *    destroys it. This never fails and never races with IOMMU_DESTROY. The
+ *    owner must have removed every dependent first.
+ *
+ *  - Objects the kernel made on user space's behalf and still depends on
+ *    (automatic HWPTs) are destroyed when their last kernel user leaves,
+ *    by iommufd_object_put_and_try_destroy(), with the IOMMU_DESTROY
+ *    rules.
  *
  *  - Closing the file destroys the remaining objects, dependents before
- *    what they depend on. Kernel users hold a reference on the file (via
- *    iommufd_ctx_get()) for as long as their objects exist, so by then
- *    only user-created objects are left.
+ *    what they depend on. Kernel owners hold the file open (through
+ *    iommufd_ctx_get()) as long as their objects exist, except the
+ *    selftest's mock devices, whose owners are objects of the file.
  *
  * Locks
  * -----
- * ictx->objects' xa_lock: protects slot contents and the users == 1 test
- * in destroy. It is a spinlock and nests inside every other iommufd lock.
+ * ictx->objects' xa_lock protects the slots, the lookup of an object
+ * through them, and the checks that decide a destroy. It is a spinlock and
+ * innermost (see iommufd_private.h). ictx->destroy_wait is where kernel
+ * destroys wait for lookups to be returned.
  */
 #define pr_fmt(fmt) "iommufd: " fmt
 
@@ -115,7 +129,9 @@ struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
 	obj->type = type;
+	/* The table's reference, and the object open to lookups. */
 	refcount_set(&obj->users, 1);
+	refcount_set(&obj->lookups, 1);
 
 	/* Reserve the ID; the object stays invisible until finalized. */
 	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
@@ -128,21 +144,33 @@ struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 }
 
 /*
- * Replace the reservation at @obj's ID with @entry and return what was
- * there. The raw xas calls are used because xa_cmpxchg() and xa_store()
+ * Put @entry into @obj's slot if the slot holds @expect, and return what
+ * was there. The raw xas calls are used because xa_cmpxchg() and xa_load()
  * report a reserved slot as NULL, the same as an empty one. Overwriting an
  * existing slot needs no memory, so this cannot fail.
  */
-static void *object_slot_swap(struct iommufd_ctx *ictx,
-			      struct iommufd_object *obj, void *entry)
+static void *object_slot_swap_locked(struct iommufd_ctx *ictx,
+				     struct iommufd_object *obj, void *expect,
+				     void *entry)
 {
 	XA_STATE(xas, &ictx->objects, obj->id);
 	void *old;
 
-	xa_lock(&ictx->objects);
+	lockdep_assert_held(&ictx->objects.xa_lock);
 	old = xas_load(&xas);
-	if (old == XA_ZERO_ENTRY)
+	if (old == expect)
 		xas_store(&xas, entry);
+	return old;
+}
+
+static void *object_slot_swap(struct iommufd_ctx *ictx,
+			      struct iommufd_object *obj, void *expect,
+			      void *entry)
+{
+	void *old;
+
+	xa_lock(&ictx->objects);
+	old = object_slot_swap_locked(ictx, obj, expect, entry);
 	xa_unlock(&ictx->objects);
 	return old;
 }
@@ -151,13 +179,15 @@ static void *object_slot_swap(struct iommufd_ctx *ictx,
 void iommufd_object_finalize(struct iommufd_ctx *ictx,
 			     struct iommufd_object *obj)
 {
-	WARN_ON(object_slot_swap(ictx, obj, obj) != XA_ZERO_ENTRY);
+	WARN_ON(object_slot_swap(ictx, obj, XA_ZERO_ENTRY, obj) !=
+		XA_ZERO_ENTRY);
 }
 
 /* Give back the ID of an object that was never published, and free it. */
 void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	WARN_ON(object_slot_swap(ictx, obj, NULL) != XA_ZERO_ENTRY);
+	WARN_ON(object_slot_swap(ictx, obj, XA_ZERO_ENTRY, NULL) !=
+		XA_ZERO_ENTRY);
 	kfree(obj);
 }
 
@@ -175,7 +205,7 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 }
 
 /**
- * iommufd_get_object() - look up an object and take a reference on it
+ * iommufd_get_object() - look up an object and take a short-term reference
  * @ictx: the context
  * @id: the ID user space gave
  * @type: the type wanted, or IOMMUFD_OBJ_ANY
@@ -192,22 +222,24 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 	xa_lock(&ictx->objects);
 	obj = xa_load(&ictx->objects, id);
 	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
-	    !refcount_inc_not_zero(&obj->users))
+	    !iommufd_object_try_lookup(obj))
 		obj = ERR_PTR(-ENOENT);
 	xa_unlock(&ictx->objects);
 	return obj;
 }
 
 /**
- * iommufd_put_object() - drop the reference iommufd_get_object() took
+ * iommufd_put_object() - return a short-term reference
  * @ictx: the context the object belongs to
  * @obj: the object
+ *
+ * The reference came from iommufd_get_object() or
+ * iommufd_object_try_lookup().
  */
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	refcount_dec(&obj->users);
-	/* A kernel-side removal may be waiting for this reference. */
-	if (wq_has_sleeper(&ictx->destroy_wait))
+	/* Zero only once closed: a kernel destroy is waiting for us. */
+	if (refcount_dec_and_test(&obj->lookups))
 		wake_up_all(&ictx->destroy_wait);
 }
 
@@ -217,20 +249,43 @@ static void iommufd_object_free(struct iommufd_object *obj)
 	kfree(obj);
 }
 
+/* Forget the compatibility IOAS if @obj is it. Under the table lock. */
+static void object_forget_compat(struct iommufd_ctx *ictx,
+				 struct iommufd_object *obj)
+{
+	lockdep_assert_held(&ictx->objects.xa_lock);
+	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
+		ictx->vfio_ioas = NULL;
+}
+
 /*
- * Take @obj, published under @id, out of the table if nothing but the table
- * references it. Called with the xarray lock held.
+ * Take published @obj out of the table if the table holds the only
+ * reference of either kind; the caller then owns it and frees it. Called
+ * with the table lock held, which every lookup through the table takes.
  */
-static bool iommufd_object_unpublish_locked(struct iommufd_ctx *ictx,
-					    struct iommufd_object *obj)
+static bool object_retire_locked(struct iommufd_ctx *ictx,
+				 struct iommufd_object *obj)
 {
 	lockdep_assert_held(&ictx->objects.xa_lock);
 
-	if (!refcount_dec_if_one(&obj->users))
+	if (refcount_read(&obj->users) != 1)
 		return false;
+	/* Close it to lookups; fails while one is in flight. */
+	if (!refcount_dec_if_one(&obj->lookups))
+		return false;
+	/*
+	 * A lookup that ended just before may have added a long-term user
+	 * (a HWPT being built on this IOAS, say): look again now that no
+	 * lookup can start, and reopen if so.
+	 */
+	smp_mb();
+	if (refcount_read(&obj->users) != 1) {
+		refcount_set(&obj->lookups, 1);
+		return false;
+	}
+	refcount_set(&obj->users, 0);
 	__xa_erase(&ictx->objects, obj->id);
-	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
-		ictx->vfio_ioas = NULL;
+	object_forget_compat(ictx, obj);
 	return true;
 }
 
@@ -240,7 +295,8 @@ static bool iommufd_object_unpublish_locked(struct iommufd_ctx *ictx,
  * @id: the object to destroy
  *
  * Return: 0, -ENOENT if @id names no published object, -EBUSY if anything
- * else holds a reference on it.
+ * else holds a reference on it: a dependent object, a kernel owner, or an
+ * ioctl using it right now.
  */
 int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id)
 {
@@ -251,7 +307,7 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id)
 	obj = xa_load(&ictx->objects, id);
 	if (!obj)
 		rc = -ENOENT;
-	else if (!iommufd_object_unpublish_locked(ictx, obj))
+	else if (!object_retire_locked(ictx, obj))
 		rc = -EBUSY;
 	xa_unlock(&ictx->objects);
 	if (rc)
@@ -262,31 +318,44 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id)
 }
 
 /**
- * iommufd_object_destroy_kernel() - remove an object its kernel owner ends
+ * iommufd_object_destroy_kernel() - destroy an object on behalf of its owner
  * @ictx: the context
- * @obj: a published object with no long-term dependents left
+ * @obj: a published object whose long-term references are the table's and
+ *       the caller's (the owner's) alone
  *
- * Hides @obj from lookups, waits until the lookups in flight have dropped
- * their references, then destroys it. May sleep.
+ * Consumes the owner's reference: hides @obj from lookups and from
+ * IOMMU_DESTROY, waits until the lookups in flight have been returned, then
+ * destroys it. May sleep; never fails.
  */
 void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj)
 {
 	void *old;
 
-	old = xa_cmpxchg(&ictx->objects, obj->id, obj, XA_ZERO_ENTRY,
-			 GFP_KERNEL);
+	xa_lock(&ictx->objects);
+	old = object_slot_swap_locked(ictx, obj, obj, XA_ZERO_ENTRY);
+	iommufd_object_drop_user(obj);
+	xa_unlock(&ictx->objects);
 	WARN_ON(old != obj);
 
-	wait_event(ictx->destroy_wait, refcount_read(&obj->users) == 1);
+	/* Close it; lookups in flight end on their own. */
+	if (!refcount_dec_and_test(&obj->lookups))
+		wait_event(ictx->destroy_wait,
+			   !refcount_read(&obj->lookups));
+
+	if (WARN(!refcount_dec_if_one(&obj->users),
+		 "iommufd: object %u of type %d still has dependents\n",
+		 obj->id, obj->type)) {
+		/* A bug elsewhere: leave it for the file's close to free. */
+		refcount_set(&obj->lookups, 1);
+		object_slot_swap(ictx, obj, XA_ZERO_ENTRY, obj);
+		return;
+	}
 
 	xa_lock(&ictx->objects);
-	WARN_ON(!refcount_dec_if_one(&obj->users));
 	__xa_erase(&ictx->objects, obj->id);
-	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
-		ictx->vfio_ioas = NULL;
+	object_forget_compat(ictx, obj);
 	xa_unlock(&ictx->objects);
-
 	iommufd_object_free(obj);
 }
 
@@ -295,10 +364,11 @@ void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
  * @ictx: the context
  * @obj: a published object on which the caller holds a long-term reference
  *
- * Drops the caller's reference and, if nothing but the table references the
- * object any more, destroys it, in one step under the table lock, so that it
- * cannot race with IOMMU_DESTROY. Used for objects the kernel made for user
- * space, such as automatic HWPTs, when their last kernel user lets go.
+ * Drops the caller's reference and, if the table's is the only reference
+ * left of either kind, destroys the object, in one step under the table
+ * lock, so that it cannot race with IOMMU_DESTROY. Used for objects the
+ * kernel made for user space, such as automatic HWPTs, when their last
+ * kernel user lets go; one that is busy stays, for user space to destroy.
  */
 void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx,
 					struct iommufd_object *obj)
@@ -306,8 +376,8 @@ void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx,
 	bool gone;
 
 	xa_lock(&ictx->objects);
-	refcount_dec(&obj->users);
-	gone = iommufd_object_unpublish_locked(ictx, obj);
+	iommufd_object_drop_user(obj);
+	gone = object_retire_locked(ictx, obj);
 	xa_unlock(&ictx->objects);
 	if (gone)
 		iommufd_object_free(obj);
@@ -320,50 +390,60 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 	return iommufd_object_destroy_user(ucmd->ictx, cmd->id);
 }
 
-static int iommufd_option_rlimit_mode(struct iommu_option *cmd,
-				      struct iommufd_ctx *ictx)
+/*
+ * IOMMU_OPTION_RLIMIT_MODE. The mode is read when memory is mapped, so it
+ * may only change while the file holds no object at all (nor one being
+ * built): then nothing mapped or pinned can have been charged the old way.
+ * The check and the change are one step under the table lock, which every
+ * new object's ID reservation takes.
+ */
+static int rlimit_mode_set(struct iommufd_ctx *ictx, u64 val)
 {
-	if (cmd->object_id)
-		return -EINVAL;
+	int rc = 0;
 
-	if (cmd->op == IOMMU_OPTION_OP_GET) {
-		cmd->val64 = READ_ONCE(ictx->account_mode) ==
-			     IOPT_PAGES_ACCOUNT_MM;
-		return 0;
-	}
-	if (cmd->op == IOMMU_OPTION_OP_SET) {
-		if (!capable(CAP_SYS_RESOURCE))
-			return -EPERM;
-		if (cmd->val64 > 1)
-			return -EINVAL;
-		WRITE_ONCE(ictx->account_mode, cmd->val64 ?
-			   IOPT_PAGES_ACCOUNT_MM : IOPT_PAGES_ACCOUNT_USER);
-		return 0;
-	}
-	return -EOPNOTSUPP;
+	if (!capable(CAP_SYS_RESOURCE))
+		return -EPERM;
+
+	xa_lock(&ictx->objects);
+	if (!xa_empty(&ictx->objects))
+		rc = -EBUSY;
+	else if (val > 1)
+		rc = -EINVAL;
+	else
+		ictx->account_mode = val ? IOPT_PAGES_ACCOUNT_MM :
+					   IOPT_PAGES_ACCOUNT_USER;
+	xa_unlock(&ictx->objects);
+	return rc;
 }
 
+static int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+
+	/* A global option: there is no object to name. */
+	if (cmd->object_id)
+		return -EOPNOTSUPP;
+	if (cmd->op == IOMMU_OPTION_OP_SET)
+		return rlimit_mode_set(ucmd->ictx, cmd->val64);
+	if (cmd->op != IOMMU_OPTION_OP_GET)
+		return -EOPNOTSUPP;
+	cmd->val64 = READ_ONCE(ucmd->ictx->account_mode) ==
+		     IOPT_PAGES_ACCOUNT_MM;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/* IOMMU_OPTION: each option's handler validates op and responds itself. */
 int iommufd_option(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
-	int rc;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-
-	switch (cmd->option_id) {
-	case IOMMU_OPTION_RLIMIT_MODE:
-		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
-		break;
-	case IOMMU_OPTION_HUGE_PAGES:
-		rc = iommufd_ioas_option(ucmd);
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
-	if (rc || cmd->op != IOMMU_OPTION_OP_GET)
-		return rc;
-	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (cmd->option_id == IOMMU_OPTION_RLIMIT_MODE)
+		return iommufd_option_rlimit_mode(ucmd);
+	if (cmd->option_id == IOMMU_OPTION_HUGE_PAGES)
+		return iommufd_ioas_option(ucmd);
+	return -EOPNOTSUPP;
 }
 
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
@@ -388,6 +468,8 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
  * Destroy every object that nothing else depends on, and repeat until the
  * table is empty. Each pass frees at least the objects at the leaves of the
  * dependency graph, so a pass that frees nothing means a reference leaked.
+ * Nothing else uses the file any more, so the walk itself cannot race; the
+ * slot is still read under the lock that retiring needs.
  */
 static void iommufd_destroy_all(struct iommufd_ctx *ictx)
 {
@@ -398,12 +480,12 @@ static void iommufd_destroy_all(struct iommufd_ctx *ictx)
 	do {
 		progress = false;
 		xa_for_each(&ictx->objects, index, obj) {
-			bool gone;
-
 			xa_lock(&ictx->objects);
-			gone = iommufd_object_unpublish_locked(ictx, obj);
+			obj = xa_load(&ictx->objects, index);
+			if (obj && !object_retire_locked(ictx, obj))
+				obj = NULL;
 			xa_unlock(&ictx->objects);
-			if (gone) {
+			if (obj) {
 				iommufd_object_free(obj);
 				progress = true;
 			}
@@ -450,92 +532,104 @@ union ucmd_buffer {
 };
 
 /**
- * struct iommufd_ioctl_op - how to dispatch one ioctl
- * @size: sizeof the structure this kernel knows
- * @min_size: the size of the structure as the ioctl was first introduced;
- *            shorter input is refused
- * @execute: the handler
+ * struct iommufd_ioctl_desc - how one command is copied in and handled
+ * @handler: the function that carries it out
+ * @size: the size of the command's structure in this kernel
+ * @min_size: its size as the command was first introduced: the end of its
+ *            last member then. User space may pass anything from this size
+ *            up; what we know more of is zero-filled, what it knows more of
+ *            must be zero.
  */
-struct iommufd_ioctl_op {
-	unsigned int size;
-	unsigned int min_size;
-	int (*execute)(struct iommufd_ucmd *ucmd);
+struct iommufd_ioctl_desc {
+	int (*handler)(struct iommufd_ucmd *ucmd);
+	u16 size;
+	u16 min_size;
 };
 
-#define IOCTL_OP(_ioctl, _fn, _struct, _last)                                  \
-	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {                               \
-		.size = sizeof(_struct) +                                      \
-			BUILD_BUG_ON_ZERO(sizeof(union ucmd_buffer) <          \
-					  sizeof(_struct)),                    \
-		.min_size = offsetofend(_struct, _last),                       \
-		.execute = _fn,                                                \
+/* The entry for IOMMUFD_CMD_@_name, whose structure is @_type. */
+#define UCMD_DESC(_name, _handler, _type, _first_last_member)                 \
+	[IOMMUFD_CMD_##_name - IOMMUFD_CMD_BASE] = {                          \
+		.handler = _handler,                                          \
+		.size = sizeof(_type) +                                       \
+			BUILD_BUG_ON_ZERO(sizeof(_type) >                     \
+					  sizeof(union ucmd_buffer)),         \
+		.min_size = offsetofend(_type, _first_last_member),           \
 	}
 
-static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
-	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
-	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
-		 __reserved),
-	IOCTL_OP(IOMMU_HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
-		 __reserved),
-	IOCTL_OP(IOMMU_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
-		 struct iommu_hwpt_invalidate, __reserved),
-	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
-		 struct iommu_ioas_alloc, out_ioas_id),
-	IOCTL_OP(IOMMU_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
-		 struct iommu_ioas_allow_iovas, allowed_iovas),
-	IOCTL_OP(IOMMU_IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
-		 struct iommu_ioas_change_process, __reserved),
-	IOCTL_OP(IOMMU_IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy,
-		 src_iova),
-	IOCTL_OP(IOMMU_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
-		 struct iommu_ioas_iova_ranges, out_iova_alignment),
-	IOCTL_OP(IOMMU_IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map, iova),
-	IOCTL_OP(IOMMU_IOAS_MAP_FILE, iommufd_ioas_map_file,
-		 struct iommu_ioas_map_file, iova),
-	IOCTL_OP(IOMMU_IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
-		 length),
-	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),
-	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
-		 __reserved),
+static const struct iommufd_ioctl_desc iommufd_ioctl_descs[] = {
+	UCMD_DESC(DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	UCMD_DESC(IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
+		  struct iommu_ioas_alloc, out_ioas_id),
+	UCMD_DESC(IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
+		  struct iommu_ioas_allow_iovas, allowed_iovas),
+	UCMD_DESC(IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy,
+		  src_iova),
+	UCMD_DESC(IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
+		  struct iommu_ioas_iova_ranges, out_iova_alignment),
+	UCMD_DESC(IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map, iova),
+	UCMD_DESC(IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
+		  length),
+	UCMD_DESC(OPTION, iommufd_option, struct iommu_option, val64),
+	UCMD_DESC(VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
+		  __reserved),
+	UCMD_DESC(HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
+		  __reserved),
+	UCMD_DESC(GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
+		  __reserved),
+	UCMD_DESC(HWPT_INVALIDATE, iommufd_hwpt_invalidate,
+		  struct iommu_hwpt_invalidate, __reserved),
+	UCMD_DESC(IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
+		  struct iommu_ioas_change_process, __reserved),
+	UCMD_DESC(IOAS_MAP_FILE, iommufd_ioas_map_file,
+		  struct iommu_ioas_map_file, iova),
 #ifdef CONFIG_IOMMUFD_TEST
-	IOCTL_OP(IOMMU_TEST_CMD, iommufd_test, struct iommu_test_cmd, last),
+	/* The selftest's command lives at a fixed number past the others. */
+	[_IOC_NR(IOMMU_TEST_CMD) - IOMMUFD_CMD_BASE] = {
+		.handler = iommufd_test,
+		.size = sizeof(struct iommu_test_cmd),
+		.min_size = offsetofend(struct iommu_test_cmd, last),
+	},
 #endif
 };
+
+/*
+ * The descriptor of @cmd, or NULL if it is not one of ours. Every iommufd
+ * ioctl number is a plain _IO(): no direction or size bits.
+ */
+static const struct iommufd_ioctl_desc *iommufd_ioctl_lookup(unsigned int cmd)
+{
+	unsigned int slot = _IOC_NR(cmd) - IOMMUFD_CMD_BASE;
+
+	if (cmd != _IO(IOMMUFD_TYPE, _IOC_NR(cmd)) ||
+	    _IOC_NR(cmd) < IOMMUFD_CMD_BASE ||
+	    slot >= ARRAY_SIZE(iommufd_ioctl_descs) ||
+	    !iommufd_ioctl_descs[slot].handler)
+		return NULL;
+	return &iommufd_ioctl_descs[slot];
+}
 
 static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 			       unsigned long arg)
 {
-	struct iommufd_ctx *ictx = filp->private_data;
-	const struct iommufd_ioctl_op *op;
-	struct iommufd_ucmd ucmd = {};
+	const struct iommufd_ioctl_desc *desc = iommufd_ioctl_lookup(cmd);
 	union ucmd_buffer buf;
-	unsigned int nr;
+	struct iommufd_ucmd ucmd = {
+		.ictx = filp->private_data,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
 	int rc;
 
-	/* Every iommufd ioctl is _IO(): no direction or size bits. */
-	nr = _IOC_NR(cmd);
-	if (cmd != _IO(IOMMUFD_TYPE, nr) || nr < IOMMUFD_CMD_BASE ||
-	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
+	if (!desc)
 		return -ENOTTY;
-	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
-	if (!op->execute)
-		return -ENOTTY;
-
-	ucmd.ictx = ictx;
-	ucmd.ubuffer = (void __user *)arg;
-	rc = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
-	if (rc)
-		return rc;
-	if (ucmd.user_size < op->min_size)
+	/* Every structure starts with its size as user space knows it. */
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < desc->min_size)
 		return -EINVAL;
-
-	/* Zero-extends short input; E2BIG for non-zero bytes we don't know. */
-	ucmd.cmd = &buf;
-	rc = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+	rc = copy_struct_from_user(&buf, desc->size, ucmd.ubuffer,
 				   ucmd.user_size);
-	if (rc)
-		return rc;
-	return op->execute(&ucmd);
+	return rc ?: desc->handler(&ucmd);
 }
 
 static const struct file_operations iommufd_fops = {
@@ -568,13 +662,11 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
  */
 struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
 {
-	struct iommufd_ctx *ictx;
-
 	if (file->f_op != &iommufd_fops)
 		return ERR_PTR(-EBADFD);
-	ictx = file->private_data;
-	iommufd_ctx_get(ictx);
-	return ictx;
+	/* Our files' private_data is their context from open to release. */
+	iommufd_ctx_get(file->private_data);
+	return file->private_data;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
 

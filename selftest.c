@@ -278,6 +278,25 @@ static const struct property_entry mock_pasid_props[] = {
 	{}
 };
 
+/* Name the device and give it what the IOMMU core looks for at probe. */
+static int mock_dev_describe(struct mock_dev *mdev)
+{
+	int rc;
+
+	rc = dev_set_name(&mdev->dev, "iommufd_mock%u", mdev->id);
+	if (!rc && (mdev->flags & MOCK_FLAGS_DEVICE_PASID))
+		rc = device_create_managed_software_node(&mdev->dev,
+							 mock_pasid_props,
+							 NULL);
+	if (rc)
+		return rc;
+	/* The core expects fwspecs set up under its probe lock. */
+	mutex_lock(&iommu_probe_device_lock);
+	rc = iommu_fwspec_init(&mdev->dev, &mock_iommu_fwnode);
+	mutex_unlock(&iommu_probe_device_lock);
+	return rc;
+}
+
 static struct mock_dev *mock_dev_create(u32 flags)
 {
 	const u32 valid = MOCK_FLAGS_DEVICE_NO_DIRTY |
@@ -303,35 +322,15 @@ static struct mock_dev *mock_dev_create(u32 flags)
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &iommufd_mock_bus_type;
 
-	rc = dev_set_name(&mdev->dev, "iommufd_mock%u", mdev->id);
-	if (rc)
-		goto err_put;
-	if (flags & MOCK_FLAGS_DEVICE_PASID) {
-		rc = device_create_managed_software_node(&mdev->dev,
-							 mock_pasid_props,
-							 NULL);
-		if (rc)
-			goto err_put;
+	rc = mock_dev_describe(mdev);
+	if (!rc)
+		rc = device_add(&mdev->dev);
+	if (rc) {
+		/* Dropping the initial reference runs the release callback. */
+		put_device(&mdev->dev);
+		return ERR_PTR(rc);
 	}
-	/* The core expects fwspecs set up under its probe lock. */
-	mutex_lock(&iommu_probe_device_lock);
-	rc = iommu_fwspec_init(&mdev->dev, &mock_iommu_fwnode);
-	mutex_unlock(&iommu_probe_device_lock);
-	if (rc)
-		goto err_put;
-	rc = device_add(&mdev->dev);
-	if (rc)
-		goto err_put;
 	return mdev;
-
-err_put:
-	put_device(&mdev->dev);
-	return ERR_PTR(rc);
-}
-
-static void mock_dev_destroy(struct mock_dev *mdev)
-{
-	device_unregister(&mdev->dev);
 }
 
 /* ---------------------------------------------------------------------
@@ -350,7 +349,7 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 
 	iommufd_device_detach(sobj->idev);
 	iommufd_device_unbind(sobj->idev);
-	mock_dev_destroy(sobj->mdev);
+	device_unregister(&sobj->mdev->dev);
 }
 
 static int test_mock_domain(struct iommufd_ucmd *ucmd,
@@ -399,7 +398,7 @@ out_detach:
 out_unbind:
 	iommufd_device_unbind(idev);
 out_mdev:
-	mock_dev_destroy(mdev);
+	device_unregister(&mdev->dev);
 out_abort:
 	iommufd_object_abort(ucmd->ictx, &sobj->obj);
 	return rc;
@@ -622,10 +621,12 @@ static int selftest_access_release(struct inode *inode, struct file *filep)
 {
 	struct selftest_access *staccess = filep->private_data;
 
-	if (staccess->access) {
-		iommufd_access_detach(staccess->access);
+	/*
+	 * As VFIO's emulated devices do on unbind: destroying detaches,
+	 * which unpins everything through the unmap callback.
+	 */
+	if (staccess->access)
 		iommufd_access_destroy(staccess->access);
-	}
 	WARN_ON(!list_empty(&staccess->items));
 	mutex_destroy(&staccess->lock);
 	kfree(staccess);

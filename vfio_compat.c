@@ -20,7 +20,7 @@ static struct iommufd_ioas *compat_ioas_get(struct iommufd_ctx *ictx)
 
 	xa_lock(&ictx->objects);
 	ioas = ictx->vfio_ioas;
-	if (ioas && !refcount_inc_not_zero(&ioas->obj.users))
+	if (ioas && !iommufd_object_try_lookup(&ioas->obj))
 		ioas = NULL;
 	xa_unlock(&ictx->objects);
 	return ioas;
@@ -42,8 +42,8 @@ static struct iommufd_ioas *compat_ioas_get_or_create(struct iommufd_ctx *ictx)
 	ioas = iommufd_ioas_alloc(ictx);
 	if (IS_ERR(ioas))
 		goto out_unlock;
-	/* The lookup reference the caller gets. */
-	iommufd_object_get(&ioas->obj);
+	/* The short-term reference the caller gets. */
+	WARN_ON(!iommufd_object_try_lookup(&ioas->obj));
 	iommufd_object_finalize(ictx, &ioas->obj);
 	xa_lock(&ictx->objects);
 	ictx->vfio_ioas = ioas;

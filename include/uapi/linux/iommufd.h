@@ -173,6 +173,10 @@ struct iommu_ioas_allow_iovas {
  *                             it the kernel chooses and returns the IOVA
  * @IOMMU_IOAS_MAP_WRITEABLE: devices may write through the mapping
  * @IOMMU_IOAS_MAP_READABLE: devices may read through the mapping
+ *
+ * A mapping must be readable, writeable or both: one that is neither is
+ * refused with EINVAL. In-kernel users that copy or pin through a mapping on
+ * a device's behalf are held to the same rights (EPERM otherwise).
  */
 enum iommufd_ioas_map_flags {
 	IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0,
@@ -290,7 +294,8 @@ struct iommu_ioas_unmap {
  * @IOMMU_OPTION_RLIMIT_MODE: how pinned memory is charged against
  *    RLIMIT_MEMLOCK: 0 (the default) charges the user, 1 charges the process.
  *    Applies to the whole file, so @object_id must be 0; setting it requires
- *    CAP_SYS_RESOURCE and is only possible while nothing is pinned.
+ *    CAP_SYS_RESOURCE and is only possible while the file holds no object
+ *    at all (EBUSY otherwise).
  * @IOMMU_OPTION_HUGE_PAGES: per IOAS (@object_id is its ID). 1 (the default)
  *    lets physically contiguous memory be mapped with the largest page sizes
  *    the I/O page table supports; 0 maps every page singly, which mostly
