@@ -54,7 +54,10 @@ enum {
 	/* The caller is a kthread; borrow the owning process's mm */
 	IOMMUFD_ACCESS_RW_KTHREAD = 1 << 1,
 
-	/* Test only: force the path that goes through the process's mm */
+	/*
+	 * Test only: never copy through the owning process's address space,
+	 * even where that is possible; pin the pages for the copy instead.
+	 */
 	__IOMMUFD_ACCESS_RW_SLOW_PATH = 1 << 2,
 };
 
