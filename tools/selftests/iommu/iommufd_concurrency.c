@@ -2,30 +2,39 @@
 /*
  * Many threads on one iommufd at once, for a bounded time: mapping and
  * unmapping, copying between IOASes, adding and removing domains, pinning
- * and reading through an access user, and destroying objects by guessed
- * IDs. Every call must either succeed or fail with an errno that the
- * race explains; afterwards the file must still be consistent and closing
- * it must release every pin. Lockdep, KASAN and kmemleak watch the kernel
- * side meanwhile.
+ * and reading through access users, moving them between IOASes, binding
+ * and unbinding devices, and destroying objects by guessed IDs. Every call
+ * must either succeed or fail with an errno that the race explains;
+ * afterwards every IOAS must unmap and destroy cleanly and closing the
+ * file must release every pin. Lockdep, KASAN and kmemleak watch the
+ * kernel side meanwhile: a splat fails the run even if every check passed.
  */
 #include <pthread.h>
 #include <time.h>
 
 #include "iommufd_test_lib.h"
 
+/* How long each race runs; IOMMUFD_RACE_SECONDS overrides it (soaks). */
 #define RUN_SECONDS 4
 #define SLOTS 16		/* IOVA slots of SLOT_PAGES pages each */
 #define SLOT_PAGES 4
 #define BASE MOCK_APERTURE_START
+#define NR_IOAS 3
 
 struct race {
 	int fd;
-	uint32_t ioas[2];
+	uint32_t ioas[NR_IOAS];
+	unsigned int nr_ioas;	/* how many of them the threads use */
+	int afd;		/* a shared access user, or -1 */
 	uint8_t *buf;
 	volatile bool stop;
 	volatile int failed;
 	char why[160];
 	unsigned long calls;
+	unsigned int seconds;	/* 0: RUN_SECONDS */
+	/* Lockstep between a thread unbinding and one destroying by ID. */
+	volatile uint32_t target;
+	volatile unsigned long round, hammering, unbound, stopped;
 };
 
 static uint64_t slot_iova(unsigned int slot)
@@ -73,7 +82,7 @@ static void *mapper(void *arg)
 
 	while (!r->stop) {
 		unsigned int slot = rnd(&seed, SLOTS);
-		uint32_t ioas = r->ioas[rnd(&seed, 2)];
+		uint32_t ioas = r->ioas[rnd(&seed, r->nr_ioas)];
 
 		/* Taken, or just unmapped by another thread: both fine. */
 		CHECK(r, "map", ioas_map(r->fd, ioas,
@@ -181,7 +190,7 @@ static void *destroyer(void *arg)
 
 		/* IDs of things other threads own: busy or gone, never ok. */
 		id = rnd(&seed, 64) + 1;
-		if (id == r->ioas[0] || id == r->ioas[1])
+		if (id == r->ioas[0] || id == r->ioas[1] || id == r->ioas[2])
 			continue;
 		/* A selftest device is destroyable; it is then just gone. */
 		CHECK(r, "guessed destroy", obj_destroy(r->fd, id), -EBUSY,
@@ -199,6 +208,214 @@ static void *destroyer(void *arg)
 	return NULL;
 }
 
+/*
+ * Bind a device, let the hammer thread start destroying its DEVICE ID,
+ * unbind it (by destroying the selftest object that owns it), and wait for
+ * the hammer to stop before the ID can be reused.
+ */
+static void *binder(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		uint32_t stdev, idev;
+		unsigned long round;
+		int rc;
+
+		rc = mock_domain(r->fd, r->ioas[0], &stdev, NULL, &idev);
+		CHECK(r, "mock domain", rc);
+		if (rc)
+			continue;
+		r->target = idev;
+		round = ++r->round;
+		while (r->hammering != round && !r->stop)
+			;
+		CHECK(r, "unbind", obj_destroy(r->fd, stdev));
+		r->unbound = round;
+		while (r->stopped != round && !r->stop)
+			;
+	}
+	r->unbound = r->round;
+	return NULL;
+}
+
+/* IOMMU_DESTROY of a DEVICE a driver holds must never succeed. */
+static void *device_hammer(void *arg)
+{
+	struct race *r = arg;
+	unsigned long seen = 0;
+
+	while (!r->stop) {
+		if (r->round == seen)
+			continue;
+		seen = r->round;
+		r->hammering = seen;
+		while (r->unbound != seen && !r->stop)
+			CHECK(r, "destroy bound device",
+			      obj_destroy(r->fd, r->target), -EBUSY, -ENOENT);
+		/* Once more after the unbind: the ID must be gone. */
+		if (r->unbound == seen)
+			CHECK(r, "destroy unbound device",
+			      obj_destroy(r->fd, r->target) == -ENOENT ?
+				      0 : -EEXIST);
+		r->stopped = seen;
+	}
+	return NULL;
+}
+
+/*
+ * Access users created, pinning, and closed (which destroys them, as
+ * VFIO's emulated unbind does, without detaching first) while the mapper
+ * thread unmaps under them.
+ */
+static void *access_closer(void *arg)
+{
+	struct race *r = arg;
+	unsigned int seed = 6;
+
+	while (!r->stop) {
+		unsigned int slot = rnd(&seed, SLOTS);
+		int afd, rc;
+
+		rc = access_create(r->fd, r->ioas[0], true, &afd);
+		CHECK(r, "access create", rc);
+		if (rc)
+			continue;
+		CHECK(r, "access pin", access_pin(r->fd, afd, slot_iova(slot),
+						  SLOT_PAGES * PAGE_SZ, NULL,
+						  NULL), -ENOENT, -EINVAL);
+		close(afd);
+	}
+	return NULL;
+}
+
+/* Move the shared access user from IOAS to IOAS. */
+static void *replacer(void *arg)
+{
+	struct race *r = arg;
+	unsigned int seed = 7 + (unsigned int)(uintptr_t)pthread_self() % 97;
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+		.id = r->afd,
+	};
+
+	while (!r->stop) {
+		cmd.access_replace_ioas.ioas_id = r->ioas[rnd(&seed,
+							      r->nr_ioas)];
+		CHECK(r, "access replace", test_cmd(r->fd, &cmd));
+	}
+	return NULL;
+}
+
+/* Pin, read and unpin through the shared access user, wherever it is. */
+static void *pinner(void *arg)
+{
+	struct race *r = arg;
+	unsigned int seed = 8;
+	uint8_t data[64];
+
+	while (!r->stop) {
+		unsigned int slot = rnd(&seed, SLOTS);
+		uint32_t item = 0;
+		int rc;
+
+		/* ENOENT: not mapped, or the access is moving right now. */
+		rc = access_pin(r->fd, r->afd, slot_iova(slot),
+				SLOT_PAGES * PAGE_SZ, NULL, &item);
+		CHECK(r, "access pin", rc, -ENOENT, -EINVAL);
+		CHECK(r, "access rw", access_rw(r->fd, r->afd,
+						slot_iova(slot) + 10, data,
+						sizeof(data), 0),
+		      -ENOENT, -EINVAL);
+		if (!rc)
+			CHECK(r, "access unpin",
+			      access_unpin(r->fd, r->afd, item), -ENOENT);
+	}
+	return NULL;
+}
+
+/* Walk every IOAS of the file while others come and go. */
+static void *process_changer(void *arg)
+{
+	struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
+	struct race *r = arg;
+
+	/* EINVAL: some mapping is not of a memfd, so nothing can move. */
+	while (!r->stop)
+		CHECK(r, "change process",
+		      xioctl(r->fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd), -EINVAL);
+	return NULL;
+}
+
+static void *ioas_churn(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		uint32_t id;
+		int rc;
+
+		rc = ioas_alloc(r->fd, &id);
+		CHECK(r, "ioas alloc", rc);
+		if (rc)
+			continue;
+		/* EBUSY while the walk holds it; it lets go soon. */
+		do
+			rc = obj_destroy(r->fd, id);
+		while (rc == -EBUSY && !r->stop);
+		CHECK(r, "ioas destroy", rc, -EBUSY);
+	}
+	return NULL;
+}
+
+/*
+ * An access user that pins needs PAGE_SIZE alignment, whatever domains
+ * come and go meanwhile: while it is attached, the IOAS must say so.
+ */
+static void *aligned_access(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		uint64_t align = 0;
+		int afd, rc;
+
+		rc = access_create(r->fd, r->ioas[1], true, &afd);
+		CHECK(r, "access create", rc);
+		if (rc)
+			continue;
+		rc = ioas_ranges(r->fd, r->ioas[1], NULL, 0, &align);
+		CHECK(r, "iova ranges", rc < 0 ? rc : 0, -EMSGSIZE);
+		if (align < PAGE_SZ)
+			bad(r, "alignment below the access's", -ERANGE);
+		close(afd);
+	}
+	return NULL;
+}
+
+static void *domain_churn(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		uint32_t stdev;
+		int rc;
+
+		rc = mock_domain(r->fd, r->ioas[1], &stdev, NULL, NULL);
+		CHECK(r, "mock domain", rc);
+		if (!rc)
+			CHECK(r, "destroy device", obj_destroy(r->fd, stdev));
+	}
+	return NULL;
+}
+
+static unsigned int race_seconds(unsigned int dflt)
+{
+	const char *env = getenv("IOMMUFD_RACE_SECONDS");
+
+	return env && atoi(env) > 0 ? (unsigned int)atoi(env) : dflt;
+}
+
 FIXTURE(race)
 {
 	struct race r;
@@ -206,17 +423,23 @@ FIXTURE(race)
 
 FIXTURE_SETUP(race)
 {
+	unsigned int i;
+
 	memset(&self->r, 0, sizeof(self->r));
+	self->r.afd = -1;
+	self->r.nr_ioas = 2;
 	self->r.fd = iofd_open();
 	ASSERT_LE(0, self->r.fd);
-	ASSERT_EQ(0, ioas_alloc(self->r.fd, &self->r.ioas[0]));
-	ASSERT_EQ(0, ioas_alloc(self->r.fd, &self->r.ioas[1]));
+	for (i = 0; i != NR_IOAS; i++)
+		ASSERT_EQ(0, ioas_alloc(self->r.fd, &self->r.ioas[i]));
 	self->r.buf = alloc_buffer(SLOTS * SLOT_PAGES * PAGE_SZ);
 	ASSERT_NE(NULL, self->r.buf);
 }
 
 FIXTURE_TEARDOWN(race)
 {
+	if (self->r.afd >= 0)
+		close(self->r.afd);
 	if (self->r.fd >= 0)
 		close(self->r.fd);
 }
@@ -230,7 +453,7 @@ static void run(struct __test_metadata *_metadata, struct race *r,
 
 	for (i = 0; i != n; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, fns[i], r));
-	sleep(RUN_SECONDS);
+	sleep(race_seconds(r->seconds ?: RUN_SECONDS));
 	r->stop = true;
 	for (i = 0; i != n; i++)
 		ASSERT_EQ(0, pthread_join(threads[i], NULL));
@@ -239,9 +462,19 @@ static void run(struct __test_metadata *_metadata, struct race *r,
 		TH_LOG("first unexplained error: %s", r->why);
 	EXPECT_EQ(0, r->failed);
 
-	/* Still consistent: everything can be unmapped and released. */
-	EXPECT_EQ(0, ioas_unmap(r->fd, r->ioas[0], 0, UINT64_MAX, NULL));
-	EXPECT_EQ(0, ioas_unmap(r->fd, r->ioas[1], 0, UINT64_MAX, NULL));
+	/*
+	 * Still consistent: with the access users gone (they unpin on the
+	 * way), every IOAS unmaps and is destroyed, and no page stays
+	 * pinned.
+	 */
+	if (r->afd >= 0) {
+		close(r->afd);
+		r->afd = -1;
+	}
+	for (i = 0; i != NR_IOAS; i++) {
+		EXPECT_EQ(0, ioas_unmap(r->fd, r->ioas[i], 0, UINT64_MAX, NULL));
+		EXPECT_EQ(0, obj_destroy(r->fd, r->ioas[i]));
+	}
 	close(r->fd);
 	r->fd = -1;
 	fd = iofd_open();
@@ -276,6 +509,142 @@ TEST_F(race, everything_and_destroy)
 				   destroyer };
 
 	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
+}
+
+/* A driver unbinding while user space destroys the DEVICE's ID. */
+TEST_F(race, destroy_never_frees_a_bound_device)
+{
+	void *(*fns[])(void *) = { binder, device_hammer };
+
+	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
+}
+
+/* Access users destroyed, as VFIO does, while their IOAS is unmapped. */
+TEST_F(race, access_destroy_during_unmap)
+{
+	void *(*fns[])(void *) = { mapper, access_closer, access_closer };
+
+	self->r.nr_ioas = 1;
+	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
+}
+
+/* An access moved between IOASes while it pins and they are unmapped. */
+TEST_F(race, access_replace_during_pins)
+{
+	void *(*fns[])(void *) = { mapper, replacer, pinner };
+
+	ASSERT_EQ(0, access_create(self->r.fd, self->r.ioas[0], true,
+				   &self->r.afd));
+	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
+}
+
+/* Two moves of one access at once, among three IOASes. */
+TEST_F(race, access_replace_against_replace)
+{
+	void *(*fns[])(void *) = { mapper, replacer, replacer, pinner };
+
+	self->r.nr_ioas = NR_IOAS;
+	ASSERT_EQ(0, access_create(self->r.fd, self->r.ioas[0], true,
+				   &self->r.afd));
+	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS walks the table while IOASes are destroyed. No
+ * anonymous mapping may stop the walk early: nothing is mapped at all.
+ */
+TEST_F(race, change_process_during_destroy)
+{
+	void *(*fns[])(void *) = { process_changer, ioas_churn, ioas_churn };
+
+	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
+}
+
+/* Domains and an access user raise the IOVA alignment at the same time. */
+TEST_F(race, alignment_from_domains_and_accesses)
+{
+	void *(*fns[])(void *) = { aligned_access, domain_churn };
+
+	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
+}
+
+/*
+ * A long unmap holds the IOVA lock only briefly: lookups in the same IOAS
+ * (IOMMU_IOAS_IOVA_RANGES here) go on completing while the mapping is
+ * being taken out of the domains.
+ */
+struct unmap_watch {
+	int fd;
+	uint32_t ioas;
+	volatile bool started, done;
+	volatile uint64_t from, to;	/* the middle half of the unmap, in ns */
+	unsigned long inside;	/* lookups completed in it */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+#define WATCH_MAX 100000
+
+static void *ranges_reader(void *arg)
+{
+	struct unmap_watch *w = arg;
+	uint64_t *stamps = calloc(WATCH_MAX, sizeof(*stamps));
+	unsigned long n = 0, i;
+
+	while (stamps && !w->started)
+		;
+	while (stamps && !w->done && n != WATCH_MAX) {
+		ioas_ranges(w->fd, w->ioas, NULL, 0, NULL);
+		stamps[n++] = now_ns();
+	}
+	while (!w->to)
+		;
+	for (i = 0; i != n; i++)
+		w->inside += stamps[i] > w->from && stamps[i] < w->to;
+	free(stamps);
+	return NULL;
+}
+
+TEST(unmap_lets_lookups_through)
+{
+	size_t len = 64UL << 20;
+	struct unmap_watch w = {};
+	uint64_t start, end;
+	pthread_t reader;
+	uint8_t *buf;
+
+	w.fd = iofd_open();
+	ASSERT_LE(0, w.fd);
+	ASSERT_EQ(0, ioas_alloc(w.fd, &w.ioas));
+	ASSERT_EQ(0, mock_domain(w.fd, w.ioas, NULL, NULL, NULL));
+	ASSERT_EQ(0, mock_domain(w.fd, w.ioas, NULL, NULL, NULL));
+	buf = alloc_buffer(len);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ioas_map(w.fd, w.ioas, buf, len, BASE, RW_FLAGS));
+
+	ASSERT_EQ(0, pthread_create(&reader, NULL, ranges_reader, &w));
+	w.started = true;
+	usleep(1000);
+	start = now_ns();
+	ASSERT_EQ(0, ioas_unmap(w.fd, w.ioas, BASE, len, NULL));
+	end = now_ns();
+	w.done = true;
+	w.from = start + (end - start) / 4;
+	w.to = end - (end - start) / 4;
+	ASSERT_EQ(0, pthread_join(reader, NULL));
+
+	TH_LOG("unmap took %llu ms; %lu lookups completed in its middle half",
+	       (unsigned long long)((end - start) / 1000000), w.inside);
+	if (end - start < 20000000ULL)
+		SKIP(return, "the unmap was too quick to tell");
+	EXPECT_LE(3, w.inside);
+	close(w.fd);
 }
 
 TEST_HARNESS_MAIN

@@ -747,6 +747,40 @@ TEST_F(ioas, read_back_reordered_thp)
 	munmap(raw, len + HUGE_SZ);
 }
 
+/* A mapping no device may read or write is refused, whichever ioctl. */
+TEST_F(ioas, map_without_access_rights_is_einval)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = self->ioas,
+		.user_va = (uintptr_t)self->buf,
+		.length = PAGE_SZ,
+		.iova = BASE,
+	};
+	uint64_t done;
+	int mfd;
+
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, IOMMU_IOAS_MAP, &map));
+	map.flags = 0;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, IOMMU_IOAS_MAP, &map));
+
+	mfd = make_memfd(PAGE_SZ, 0);
+	ASSERT_LE(0, mfd);
+	EXPECT_EQ(-EINVAL, ioas_map_file(self->fd, self->ioas, mfd, 0, PAGE_SZ,
+					 BASE, 0));
+	close(mfd);
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, PAGE_SZ, BASE,
+			      RW_FLAGS));
+	EXPECT_EQ(-EINVAL, ioas_copy(self->fd, self->ioas, BASE + PAGE_SZ,
+				     self->ioas, BASE, PAGE_SZ, 0));
+	/* Only the one good mapping was made. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX, &done));
+	EXPECT_EQ(PAGE_SZ, done);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf, PAGE_SZ, 0));
+}
+
 /* ---------------------------------------------------------------------
  * Access users.
  */
@@ -786,6 +820,57 @@ TEST_F(ioas, access_pin_and_rw)
 	EXPECT_EQ(-ENOENT, access_unpin(self->fd, afd, item));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf, self->buf_len, 0));
 	EXPECT_EQ(-ENOENT, access_rw(self->fd, afd, BASE, data, 1, 0));
+	close(afd);
+}
+
+/*
+ * An access user may read only what is mapped readable and write only what
+ * is mapped writeable, by copying or by pinning; refusals pin nothing.
+ */
+TEST_F(ioas, access_obeys_map_permissions)
+{
+	uint8_t *wo = self->buf, *ro = self->buf + PAGE_SZ;
+	uint64_t wo_iova = BASE, ro_iova = BASE + PAGE_SZ;
+	uint8_t data[16] = { 1, 2, 3 };
+	uint32_t item;
+	int afd;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, wo, PAGE_SZ, wo_iova,
+			      IOMMU_IOAS_MAP_WRITEABLE));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, ro, PAGE_SZ, ro_iova,
+			      IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, true, &afd));
+
+	EXPECT_EQ(-EPERM, access_rw(self->fd, afd, wo_iova, data,
+				    sizeof(data), 0));
+	EXPECT_EQ(-EPERM, access_rw(self->fd, afd, wo_iova, data,
+				    sizeof(data), MOCK_ACCESS_RW_SLOW_PATH));
+	EXPECT_EQ(0, access_rw(self->fd, afd, wo_iova, data, sizeof(data),
+			       MOCK_ACCESS_RW_WRITE));
+	EXPECT_EQ(0, memcmp(wo, data, sizeof(data)));
+	EXPECT_EQ(-EPERM, access_rw(self->fd, afd, ro_iova, data,
+				    sizeof(data), MOCK_ACCESS_RW_WRITE));
+	EXPECT_EQ(0, access_rw(self->fd, afd, ro_iova, data, sizeof(data), 0));
+
+	/* A range crossing from one mapping into the other. */
+	EXPECT_EQ(-EPERM, access_rw(self->fd, afd, ro_iova - 8, data,
+				    sizeof(data), 0));
+
+	EXPECT_EQ(-EPERM, access_pin(self->fd, afd, wo_iova, PAGE_SZ, NULL,
+				     NULL));
+	EXPECT_EQ(-EPERM, access_pin_flags(self->fd, afd, ro_iova, PAGE_SZ,
+					   NULL, MOCK_FLAGS_ACCESS_WRITE,
+					   NULL));
+	EXPECT_EQ(-EPERM, access_pin(self->fd, afd, wo_iova, 2 * PAGE_SZ,
+				     NULL, NULL));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf, 2 * PAGE_SZ,
+				variant->domains ? 1 : 0));
+
+	ASSERT_EQ(0, access_pin_flags(self->fd, afd, wo_iova, PAGE_SZ, wo,
+				      MOCK_FLAGS_ACCESS_WRITE, &item));
+	EXPECT_EQ(0, access_unpin(self->fd, afd, item));
+	ASSERT_EQ(0, access_pin(self->fd, afd, ro_iova, PAGE_SZ, ro, &item));
+	EXPECT_EQ(0, access_unpin(self->fd, afd, item));
 	close(afd);
 }
 

@@ -260,4 +260,61 @@ TEST_F(objects, destroy_races_alloc)
 	EXPECT_EQ(allocated, ctx.destroyed + left);
 }
 
+/*
+ * IOMMU_OPTION_RLIMIT_MODE applies to the whole file, and can only change
+ * while the file holds no object: mappings charged one way must be
+ * uncharged the same way.
+ */
+TEST_F(objects, rlimit_mode_needs_an_empty_file)
+{
+	uint64_t val = 1;
+	uint32_t ioas;
+
+	EXPECT_EQ(-EOPNOTSUPP, option(self->fd, IOMMU_OPTION_RLIMIT_MODE,
+				      IOMMU_OPTION_OP_SET, 1, &val));
+	EXPECT_EQ(-EOPNOTSUPP, option(self->fd, IOMMU_OPTION_RLIMIT_MODE,
+				      IOMMU_OPTION_OP_GET, 1, &val));
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
+	val = 1;
+	EXPECT_EQ(-EBUSY, option(self->fd, IOMMU_OPTION_RLIMIT_MODE,
+				 IOMMU_OPTION_OP_SET, 0, &val));
+	val = 2;
+	EXPECT_EQ(-EBUSY, option(self->fd, IOMMU_OPTION_RLIMIT_MODE,
+				 IOMMU_OPTION_OP_SET, 0, &val));
+	val = 7;
+	ASSERT_EQ(0, option(self->fd, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_GET, 0, &val));
+	EXPECT_EQ(0, val);
+
+	ASSERT_EQ(0, obj_destroy(self->fd, ioas));
+	val = 1;
+	EXPECT_EQ(0, option(self->fd, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_SET, 0, &val));
+	val = 7;
+	ASSERT_EQ(0, option(self->fd, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_GET, 0, &val));
+	EXPECT_EQ(1, val);
+	val = 2;
+	EXPECT_EQ(-EINVAL, option(self->fd, IOMMU_OPTION_RLIMIT_MODE,
+				  IOMMU_OPTION_OP_SET, 0, &val));
+}
+
+/* A device a driver has bound is the driver's to unbind, never ours. */
+TEST_F(objects, bound_device_cannot_be_destroyed)
+{
+	uint32_t ioas, stdev, hwpt, idev;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas, &stdev, &hwpt, &idev));
+	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, idev));
+	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, hwpt));
+	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, ioas));
+	/* Unbinding takes the device and its automatic HWPT away. */
+	ASSERT_EQ(0, obj_destroy(self->fd, stdev));
+	EXPECT_EQ(-ENOENT, obj_destroy(self->fd, idev));
+	EXPECT_EQ(-ENOENT, obj_destroy(self->fd, hwpt));
+	EXPECT_EQ(0, obj_destroy(self->fd, ioas));
+}
+
 TEST_HARNESS_MAIN

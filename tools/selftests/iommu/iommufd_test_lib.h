@@ -119,13 +119,15 @@ static inline int access_create(int fd, uint32_t ioas, bool pins, int *afd)
 	return rc;
 }
 
-static inline int access_pin(int fd, int afd, uint64_t iova, uint64_t len,
-			     void *expect, uint32_t *item)
+/* Pin for @flags (MOCK_FLAGS_ACCESS_WRITE to write, else to read). */
+static inline int access_pin_flags(int fd, int afd, uint64_t iova,
+				   uint64_t len, void *expect, uint32_t flags,
+				   uint32_t *item)
 {
 	struct iommu_test_cmd cmd = {
 		.op = IOMMU_TEST_OP_ACCESS_PAGES,
 		.id = afd,
-		.access_pages = { .iova = iova, .length = len,
+		.access_pages = { .iova = iova, .length = len, .flags = flags,
 				  .uptr = (uintptr_t)expect },
 	};
 	int rc = test_cmd(fd, &cmd);
@@ -133,6 +135,12 @@ static inline int access_pin(int fd, int afd, uint64_t iova, uint64_t len,
 	if (!rc && item)
 		*item = cmd.access_pages.out_access_pages_id;
 	return rc;
+}
+
+static inline int access_pin(int fd, int afd, uint64_t iova, uint64_t len,
+			     void *expect, uint32_t *item)
+{
+	return access_pin_flags(fd, afd, iova, len, expect, 0, item);
 }
 
 static inline int access_unpin(int fd, int afd, uint32_t item)
