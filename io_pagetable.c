@@ -578,9 +578,9 @@ out_unlock:
 #define IOPT_UNMAP_ACCESS_ROUNDS 8
 
 /*
- * Before anything is removed: every area touching [start, last] must lie
- * inside it (-ENOENT) and be complete (-EBUSY, it is still being mapped).
- * With @all there is nothing to check.
+ * Before anything is removed: every area touching [start, last] must be in
+ * service (-EBUSY: another call is still mapping or unmapping it), and,
+ * unless @all, lie inside the range (-ENOENT).
  */
 static int iopt_unmap_check(struct io_pagetable *iopt, unsigned long start,
 			    unsigned long last, bool all)
@@ -589,14 +589,12 @@ static int iopt_unmap_check(struct io_pagetable *iopt, unsigned long start,
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	if (all)
-		return 0;
 	for (area = iopt_area_first(iopt, start, last); area;
 	     area = iopt_area_next(area, start, last)) {
 		if (!area->pages)
 			return -EBUSY;
-		if (iopt_area_iova(area) < start ||
-		    iopt_area_last_iova(area) > last)
+		if (!all && (iopt_area_iova(area) < start ||
+			     iopt_area_last_iova(area) > last))
 			return -ENOENT;
 	}
 	return 0;
@@ -628,8 +626,9 @@ static void iopt_area_release_to_accesses(struct iopt_area *area)
 
 /*
  * Remove the areas inside [start, last]; with @all, every area. An area
- * only partly inside makes the call fail before anything is removed; areas
- * that a racing map creates meanwhile are left alone.
+ * only partly inside, or one another call is still mapping or unmapping,
+ * makes the call fail before anything is removed; areas that a racing map
+ * creates after that check are left alone.
  *
  * Each area is taken out of service under iova_rwsem (its pages pointer
  * cleared, so lookups treat it as absent while its IOVA stays taken), then
@@ -737,7 +736,8 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
  * @iopt: the table
  * @unmapped: if not NULL, receives the bytes unmapped
  *
- * Return: 0, also when nothing was mapped.
+ * Return: 0, also when nothing was mapped; -EBUSY if another call is
+ * mapping or unmapping some area right now (nothing is removed then).
  */
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 {

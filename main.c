@@ -339,9 +339,15 @@ void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 	WARN_ON(old != obj);
 
 	/* Close it; lookups in flight end on their own. */
-	if (!refcount_dec_and_test(&obj->lookups))
+	if (!refcount_dec_and_test(&obj->lookups)) {
 		wait_event(ictx->destroy_wait,
 			   !refcount_read(&obj->lookups));
+		/*
+		 * Seen at zero through a plain read: order what follows after
+		 * the last lookup's use of the object (its put released it).
+		 */
+		smp_acquire__after_ctrl_dep();
+	}
 
 	if (WARN(!refcount_dec_if_one(&obj->users),
 		 "iommufd: object %u of type %d still has dependents\n",

@@ -278,7 +278,8 @@ struct iommu_ioas_copy {
  * Remove every mapping that lies inside the range. A mapping is removed whole
  * or not at all: a range that cuts through a mapping made by one IOAS_MAP or
  * IOAS_COPY fails. @iova 0 with @length U64_MAX empties the IOAS. ENOENT means
- * nothing was mapped in the range.
+ * nothing was mapped in the range; EBUSY that another call was still mapping
+ * or unmapping part of it, and nothing was removed.
  */
 struct iommu_ioas_unmap {
 	__u32 size;

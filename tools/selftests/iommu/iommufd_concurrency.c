@@ -647,4 +647,68 @@ TEST(unmap_lets_lookups_through)
 	close(w.fd);
 }
 
+/*
+ * IOMMU_IOAS_UNMAP of everything while another thread is still taking a
+ * large mapping out of the domains: that mapping still holds its IOVA, so
+ * the call must fail with EBUSY rather than report an empty IOAS.
+ */
+struct unmap_pair {
+	int fd;
+	uint32_t ioas;
+	size_t len;
+	volatile bool started, finished;
+};
+
+static void *big_unmap(void *arg)
+{
+	struct unmap_pair *u = arg;
+
+	u->started = true;
+	ioas_unmap(u->fd, u->ioas, BASE, u->len, NULL);
+	u->finished = true;
+	return NULL;
+}
+
+TEST(unmap_all_during_unmap_is_ebusy)
+{
+	struct unmap_pair u = { .len = 64UL << 20 };
+	unsigned int i, busy = 0;
+	uint8_t *buf;
+
+	u.fd = iofd_open();
+	ASSERT_LE(0, u.fd);
+	ASSERT_EQ(0, ioas_alloc(u.fd, &u.ioas));
+	ASSERT_EQ(0, mock_domain(u.fd, u.ioas, NULL, NULL, NULL));
+	ASSERT_EQ(0, mock_domain(u.fd, u.ioas, NULL, NULL, NULL));
+	buf = alloc_buffer(u.len);
+	ASSERT_NE(NULL, buf);
+
+	for (i = 0; i != 5 && !busy; i++) {
+		uint64_t done = 0;
+		pthread_t t;
+		int rc;
+
+		ASSERT_EQ(0, ioas_map(u.fd, u.ioas, buf, u.len, BASE,
+				      RW_FLAGS));
+		u.started = u.finished = false;
+		ASSERT_EQ(0, pthread_create(&t, NULL, big_unmap, &u));
+		while (!u.started)
+			;
+		usleep(20000);
+		rc = ioas_unmap(u.fd, u.ioas, 0, UINT64_MAX, &done);
+		/* Success is only right if this call did the removing. */
+		if (!u.finished && !rc)
+			EXPECT_EQ(u.len, done);
+		if (!u.finished && rc == -EBUSY)
+			busy++;
+		else if (rc)
+			EXPECT_EQ(0, rc);
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		ASSERT_EQ(0, ioas_unmap(u.fd, u.ioas, 0, UINT64_MAX, NULL));
+	}
+	/* The other unmap takes ~200 ms here: it must have been caught. */
+	EXPECT_LT(0, busy);
+	close(u.fd);
+}
+
 TEST_HARNESS_MAIN
