@@ -643,7 +643,6 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	unsigned int rounds = 0;
 	unsigned long done = 0;
 	struct iopt_area *area;
-	bool found = false;
 	int rc;
 
 	down_read(&iopt->domains_rwsem);
@@ -690,14 +689,11 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 		iopt_put_pages(pages);
 
 		done += area_last - first_iova + 1;
-		found = true;
 		rounds = 0;
 		if (area_last >= last)
 			break;
 		area = iopt_area_first(iopt, area_last + 1, last);
 	}
-	if (!found && !all)
-		rc = -ENOENT;
 
 out_unlock:
 	up_write(&iopt->iova_rwsem);
@@ -714,8 +710,9 @@ out_unlock:
  * @length: its length
  * @unmapped: if not NULL, receives the bytes unmapped
  *
- * Return: 0, -ENOENT if no mapping lies inside or one lies only partly
- * inside (then nothing is removed), -EBUSY if a mapping is being created.
+ * Return: 0, also when nothing was mapped in the range (*unmapped is then
+ * 0); -ENOENT if a mapping lies only partly inside, -EBUSY if another call
+ * is mapping or unmapping one; nothing is removed then.
  */
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped)
@@ -742,6 +739,83 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 {
 	return iopt_unmap_range(iopt, 0, ULONG_MAX, true, unmapped);
+}
+
+/*
+ * Split the area holding @iova, if any, so that @iova becomes the last IOVA
+ * of one area. Only bookkeeping changes: the domains keep their mappings,
+ * which is why an area a domain may have mapped with large pages is never
+ * split.
+ */
+static int iopt_split_area_at(struct io_pagetable *iopt, unsigned long iova)
+{
+	struct iopt_area *area = iopt_area_first(iopt, iova, iova);
+	unsigned long next = iova + 1, next_byte;
+	struct iopt_area *tail;
+	int rc;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (!area || iopt_area_last_iova(area) == iova)
+		return 0;
+	if (!area->pages || area->prevent_access)
+		return -EBUSY;
+	if (area->storage_domain && !iopt->disable_large_pages)
+		return -EINVAL;
+	/* Both halves must be mappings the table could have made. */
+	next_byte = iopt_area_index(area) * PAGE_SIZE + area->page_offset +
+		    (next - iopt_area_iova(area));
+	if ((next | next_byte) & (iopt->iova_alignment - 1))
+		return -EINVAL;
+
+	tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
+	if (!tail)
+		return -ENOMEM;
+	tail->iopt = iopt;
+	tail->node.start = next;
+	tail->node.last = iopt_area_last_iova(area);
+	tail->pages_node.start = next_byte / PAGE_SIZE;
+	tail->pages_node.last = iopt_area_last_index(area);
+	tail->page_offset = next_byte % PAGE_SIZE;
+	tail->iommu_prot = area->iommu_prot;
+	rc = iopt_area_split_pages(area, tail, (next_byte - 1) / PAGE_SIZE);
+	if (rc) {
+		kfree(tail);
+		return rc;
+	}
+
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	area->node.last = iova;
+	interval_tree_insert(&area->node, &iopt->area_itree);
+	interval_tree_insert(&tail->node, &iopt->area_itree);
+	return 0;
+}
+
+/**
+ * iopt_cut_iova() - make mappings end at given IOVAs
+ * @iopt: the table
+ * @iovas: IOVAs that are to be the last IOVA of a mapping
+ * @n: how many
+ *
+ * Splits every mapping that holds one of @iovas elsewhere than at its end,
+ * so that a later unmap can remove part of what was mapped as one piece.
+ * This is how the VFIO TYPE1 container's partial unmaps are emulated.
+ *
+ * Return: 0; -EINVAL if a cut is misaligned, falls in a mapping that may
+ * use large IOMMU pages or has access pins; -EBUSY if the mapping is being
+ * created or removed; -ENOMEM. Cuts made before a failure stay.
+ */
+int iopt_cut_iova(struct io_pagetable *iopt, unsigned long *iovas,
+		  unsigned int n)
+{
+	unsigned int i;
+	int rc = 0;
+
+	down_write(&iopt->iova_rwsem);
+	for (i = 0; i != n && !rc; i++)
+		rc = iopt_split_area_at(iopt, iovas[i]);
+	up_write(&iopt->iova_rwsem);
+	return rc;
 }
 
 /* ---------------------------------------------------------------------

@@ -74,8 +74,8 @@ struct io_pagetable {
  * @num_accesses: page ranges of this area pinned by accesses, under
  *                @pages->mutex
  *
- * The page indexes are fixed for the life of the area: @pages_node.start
- * and .last are valid even while the area is not in the domains tree.
+ * The page indexes are valid even while the area is not in the domains
+ * tree. They only change when a cut (iopt_cut_iova()) splits the area.
  */
 struct iopt_area {
 	struct interval_tree_node node;
@@ -258,6 +258,8 @@ void iopt_area_remove_access(struct iopt_area *area, unsigned long start_index,
 int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,
 			 void *data, unsigned long length, unsigned int flags);
 int iopt_pages_change_source(struct iopt_pages **pages, size_t n);
+int iopt_area_split_pages(struct iopt_area *area, struct iopt_area *tail,
+			  unsigned long last_index);
 
 /* io_pagetable.c */
 void iopt_init_table(struct io_pagetable *iopt);
@@ -276,6 +278,8 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+int iopt_cut_iova(struct io_pagetable *iopt, unsigned long *iovas,
+		  unsigned int n);
 
 /* iopt_map_*() flags */
 enum {

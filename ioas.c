@@ -360,6 +360,9 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	} else {
 		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,
 				     &unmapped);
+		/* Here, unlike in VFIO's container, an empty range is wrong. */
+		if (!rc && !unmapped)
+			rc = -ENOENT;
 	}
 	if (!rc) {
 		cmd->length = unmapped;

@@ -104,6 +104,8 @@ struct iommufd_object {
  *                that wait for lookups to drain
  * @ioas_creation_lock: serializes creating the VFIO compatibility IOAS
  * @account_mode: enum iommufd_account used for new mappings
+ * @no_iommu_mode: VFIO made the file a no-IOMMU container; under the
+ *                 table's xa_lock, like @vfio_ioas
  * @vfio_ioas: the IOAS the VFIO container emulation works on, or NULL; a
  *             plain pointer, cleared when that IOAS is destroyed
  */
@@ -114,6 +116,7 @@ struct iommufd_ctx {
 	wait_queue_head_t destroy_wait;
 	struct rw_semaphore ioas_creation_lock;
 	u8 account_mode;
+	bool no_iommu_mode;
 	struct iommufd_ioas *vfio_ioas;
 };
 
@@ -254,6 +257,8 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg);
 
 /**
  * struct iommufd_hw_pagetable - what every HWPT has: an iommu_domain

@@ -452,6 +452,8 @@ int iommufd_option(struct iommufd_ucmd *ucmd)
 	return -EOPNOTSUPP;
 }
 
+static struct miscdevice vfio_misc_dev;
+
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
 {
 	struct iommufd_ctx *ictx;
@@ -464,7 +466,15 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	xa_init(&ictx->groups);
 	init_waitqueue_head(&ictx->destroy_wait);
 	init_rwsem(&ictx->ioas_creation_lock);
-	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	/*
+	 * Opened as /dev/vfio/vfio (misc_open() left the miscdevice in
+	 * private_data): charge pinned memory per process, as VFIO's own
+	 * container does, so that its users keep their limits.
+	 */
+	if (filp->private_data == &vfio_misc_dev)
+		ictx->account_mode = IOPT_PAGES_ACCOUNT_MM;
+	else
+		ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
@@ -626,8 +636,9 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	};
 	int rc;
 
+	/* Anything else may be one of VFIO's container ioctls. */
 	if (!desc)
-		return -ENOTTY;
+		return iommufd_vfio_ioctl(ucmd.ictx, cmd, arg);
 	/* Every structure starts with its size as user space knows it. */
 	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
 		return -EFAULT;
@@ -716,6 +727,23 @@ static struct miscdevice iommu_misc_dev = {
 	.mode = 0660,
 };
 
+/*
+ * With VFIO's own container left out, the same file answers at
+ * /dev/vfio/vfio, for programs written against the type1 container.
+ */
+static struct miscdevice vfio_misc_dev = {
+	.minor = VFIO_MINOR,
+	.name = "vfio",
+	.fops = &iommufd_fops,
+	.nodename = "vfio/vfio",
+	.mode = 0666,
+};
+
+static bool serve_vfio_container(void)
+{
+	return IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER);
+}
+
 static int __init iommufd_init(void)
 {
 	int rc;
@@ -723,18 +751,32 @@ static int __init iommufd_init(void)
 	rc = misc_register(&iommu_misc_dev);
 	if (rc)
 		return rc;
-	rc = iommufd_test_init();
-	if (rc) {
-		misc_deregister(&iommu_misc_dev);
-		return rc;
+	if (serve_vfio_container()) {
+		rc = misc_register(&vfio_misc_dev);
+		if (rc)
+			goto err_iommu;
 	}
+	rc = iommufd_test_init();
+	if (rc)
+		goto err_vfio;
 	pr_info("/dev/iommu from iommufd tree %s\n", IOMMUFD_TREE_ID);
+	if (serve_vfio_container())
+		pr_info("/dev/vfio/vfio is served by iommufd, not VFIO\n");
 	return 0;
+
+err_vfio:
+	if (serve_vfio_container())
+		misc_deregister(&vfio_misc_dev);
+err_iommu:
+	misc_deregister(&iommu_misc_dev);
+	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
 	iommufd_test_exit();
+	if (serve_vfio_container())
+		misc_deregister(&vfio_misc_dev);
 	misc_deregister(&iommu_misc_dev);
 }
 
@@ -747,3 +789,7 @@ MODULE_DESCRIPTION("I/O address space management for user space (/dev/iommu)");
 MODULE_LICENSE("GPL");
 MODULE_ALIAS_MISCDEV(MISC_DYNAMIC_MINOR);
 MODULE_ALIAS("devname:iommu");
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+MODULE_ALIAS("devname:vfio/vfio");
+#endif

@@ -1192,6 +1192,49 @@ void iopt_area_unfill_domain(struct iopt_area *area, struct iopt_pages *pages,
 	mutex_unlock(&pages->mutex);
 }
 
+/**
+ * iopt_area_split_pages() - hand the pages past a cut to a new area
+ * @area: an area in service; it keeps the pages up to @tail's first
+ * @tail: the new area, right after @area's new end: its IOVA range, page
+ *        index range and page_offset are set, it is in no tree yet
+ * @last_index: @area's last page index after the cut
+ *
+ * The pages side of cutting a mapping in two (io_pagetable.c does the IOVA
+ * side). Both areas then share @area's pages, @tail with a reference of
+ * its own, and its storage domain; a filled area's place in domains_itree
+ * is taken by both. Nothing is pinned, unpinned or remapped. The flat chunk
+ * records are dropped, since the chunks no longer follow either area.
+ *
+ * Return: 0, or -EINVAL if accesses hold pins in @area: their ranges are
+ * not tracked finely enough to be split.
+ */
+int iopt_area_split_pages(struct iopt_area *area, struct iopt_area *tail,
+			  unsigned long last_index)
+{
+	struct iopt_pages *pages = area->pages;
+	bool filled;
+
+	mutex_lock(&pages->mutex);
+	if (area->num_accesses) {
+		mutex_unlock(&pages->mutex);
+		return -EINVAL;
+	}
+	filled = area->storage_domain;
+	if (filled)
+		interval_tree_remove(&area->pages_node, &pages->domains_itree);
+	area->pages_node.last = last_index;
+	area_forget_flat(area);
+	tail->storage_domain = area->storage_domain;
+	if (filled) {
+		interval_tree_insert(&area->pages_node, &pages->domains_itree);
+		interval_tree_insert(&tail->pages_node, &pages->domains_itree);
+	}
+	kref_get(&pages->kref);
+	tail->pages = pages;
+	mutex_unlock(&pages->mutex);
+	return 0;
+}
+
 /* ---------------------------------------------------------------------
  * Accesses.
  */

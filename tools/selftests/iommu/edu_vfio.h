@@ -70,10 +70,10 @@ static inline int edu_write_file(const char *path, const char *text)
 }
 
 /*
- * Hand every edu device to vfio-pci and return in @path the cdev of the
- * @nth one (0-based) in PCI order; -ENODEV if there is no such device.
+ * Hand every edu device to vfio-pci and return in @bdf the PCI address of
+ * the @nth one (0-based) in PCI order; -ENODEV if there is no such device.
  */
-static inline int edu_find_cdev(unsigned int nth, char *path, size_t len)
+static inline int edu_find_bdf(unsigned int nth, char *bdf, size_t len)
 {
 	unsigned int seen = 0;
 	struct dirent **names;
@@ -86,51 +86,67 @@ static inline int edu_find_cdev(unsigned int nth, char *path, size_t len)
 	if (n < 0)
 		return edu_errno();
 	for (i = 0; i != n; i++) {
+		unsigned int ids[2] = {};
+		const char *what[2] = { "vendor", "device" };
 		char file[512], buf[64];
-		struct dirent **vnames;
-		unsigned int ven = 0, dev = 0;
-		FILE *f;
-		int vn, j;
+		unsigned int k;
 
-		snprintf(file, sizeof(file), "/sys/bus/pci/devices/%s/vendor",
-			 names[i]->d_name);
-		f = fopen(file, "r");
-		if (!f)
-			continue;
-		if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%x", &ven) != 1)
-			ven = 0;
-		fclose(f);
-		snprintf(file, sizeof(file), "/sys/bus/pci/devices/%s/device",
-			 names[i]->d_name);
-		f = fopen(file, "r");
-		if (!f)
-			continue;
-		if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%x", &dev) != 1)
-			dev = 0;
-		fclose(f);
-		if (ven != EDU_VENDOR || dev != EDU_DEVICE || seen++ != nth)
-			continue;
+		for (k = 0; k != 2; k++) {
+			FILE *f;
 
-		snprintf(file, sizeof(file),
-			 "/sys/bus/pci/devices/%s/vfio-dev", names[i]->d_name);
-		vn = scandir(file, &vnames, NULL, alphasort);
-		if (vn < 0) {
-			rc = -ENOENT;
-			continue;
+			snprintf(file, sizeof(file),
+				 "/sys/bus/pci/devices/%s/%s",
+				 names[i]->d_name, what[k]);
+			f = fopen(file, "r");
+			if (!f)
+				break;
+			if (!fgets(buf, sizeof(buf), f) ||
+			    sscanf(buf, "%x", &ids[k]) != 1)
+				ids[k] = 0;
+			fclose(f);
 		}
-		for (j = 0; j != vn; j++) {
-			if (!strncmp(vnames[j]->d_name, "vfio", 4) && rc) {
-				snprintf(path, len, "/dev/vfio/devices/%s",
-					 vnames[j]->d_name);
+		if (ids[0] == EDU_VENDOR && ids[1] == EDU_DEVICE &&
+		    seen++ == nth && rc) {
+			/* A PCI address is 12 characters: it always fits. */
+			if (strlen(names[i]->d_name) < len) {
+				strcpy(bdf, names[i]->d_name);
 				rc = 0;
 			}
-			free(vnames[j]);
 		}
-		free(vnames);
 	}
 	for (i = 0; i != n; i++)
 		free(names[i]);
 	free(names);
+	return rc;
+}
+
+/*
+ * The VFIO cdev (/dev/vfio/devices/vfioN) of the @nth edu device in @path;
+ * -ENOENT if vfio-pci gave it none.
+ */
+static inline int edu_find_cdev(unsigned int nth, char *path, size_t len)
+{
+	struct dirent **vnames;
+	char bdf[64], dir[128];
+	int vn, j, rc;
+
+	rc = edu_find_bdf(nth, bdf, sizeof(bdf));
+	if (rc)
+		return rc;
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	vn = scandir(dir, &vnames, NULL, alphasort);
+	if (vn < 0)
+		return -ENOENT;
+	rc = -ENOENT;
+	for (j = 0; j != vn; j++) {
+		if (!strncmp(vnames[j]->d_name, "vfio", 4) && rc) {
+			snprintf(path, len, "/dev/vfio/devices/%s",
+				 vnames[j]->d_name);
+			rc = 0;
+		}
+		free(vnames[j]);
+	}
+	free(vnames);
 	return rc;
 }
 
@@ -168,6 +184,62 @@ static inline int edu_open(struct edu *edu, unsigned int nth, int iommufd)
 	if (ioctl(edu->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
 		return edu_errno();
 	edu->devid = bind.out_devid;
+	rc = edu_region(edu, VFIO_PCI_BAR0_REGION_INDEX, &edu->bar0_offset);
+	if (!rc)
+		rc = edu_region(edu, VFIO_PCI_CONFIG_REGION_INDEX,
+				&edu->config_offset);
+	return rc;
+}
+
+/*
+ * Open the @nth edu device the legacy way: its VFIO group joins the
+ * container @container (/dev/vfio/vfio), which must then be given an IOMMU
+ * type before the device can be had. The group's fd is returned in
+ * *group_fd; the caller picks the type with edu_group_get_device().
+ */
+static inline int edu_group_open(unsigned int nth, int container,
+				 int *group_fd, char *bdf, size_t len)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char link[256], target[256], path[sizeof(target) + 16];
+	const char *num;
+	ssize_t n;
+	int rc;
+
+	*group_fd = -1;
+	rc = edu_find_bdf(nth, bdf, len);
+	if (rc)
+		return rc;
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return edu_errno();
+	target[n] = 0;
+	num = strrchr(target, '/');
+	snprintf(path, sizeof(path), "/dev/vfio/%s", num ? num + 1 : target);
+	*group_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (*group_fd < 0)
+		return edu_errno();
+	if (ioctl(*group_fd, VFIO_GROUP_GET_STATUS, &status))
+		return edu_errno();
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EBUSY;
+	if (ioctl(*group_fd, VFIO_GROUP_SET_CONTAINER, &container))
+		return edu_errno();
+	return 0;
+}
+
+/* The device fd of @bdf from its group, once the container has a type. */
+static inline int edu_group_get_device(struct edu *edu, int group_fd,
+				       const char *bdf)
+{
+	int rc;
+
+	memset(edu, 0, sizeof(*edu));
+	edu->device_fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (edu->device_fd < 0)
+		return edu_errno();
 	rc = edu_region(edu, VFIO_PCI_BAR0_REGION_INDEX, &edu->bar0_offset);
 	if (!rc)
 		rc = edu_region(edu, VFIO_PCI_CONFIG_REGION_INDEX,

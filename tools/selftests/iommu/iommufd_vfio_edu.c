@@ -250,4 +250,227 @@ TEST_F(vfio_edu, two_devices_share_hwpt)
 	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, self->hwpt));
 }
 
+/*
+ * The legacy flow: a program written for VFIO's type1 container, which on
+ * this kernel is an iommufd opened as /dev/vfio/vfio. Its group joins the
+ * container, the container gets an IOMMU type, and DMA is mapped with
+ * VFIO_IOMMU_MAP_DMA. Each test uses IOVAs of its own, because a blocked
+ * DMA is recognised by its address in the kernel log.
+ */
+#define IOVA_C 0x300000ULL
+#define IOVA_D 0x400000ULL
+#define IOVA_E 0x500000ULL
+#define IOVA_F 0x600000ULL
+
+FIXTURE(vfio_edu_container)
+{
+	int container;
+	int group;
+	struct edu edu;
+	uint8_t *buf;
+};
+
+FIXTURE_VARIANT(vfio_edu_container)
+{
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(vfio_edu_container, type1v2)
+{
+	.type = VFIO_TYPE1v2_IOMMU,
+};
+
+FIXTURE_VARIANT_ADD(vfio_edu_container, type1)
+{
+	.type = VFIO_TYPE1_IOMMU,
+};
+
+FIXTURE_SETUP(vfio_edu_container)
+{
+	char bdf[64];
+	int rc;
+
+	self->edu.device_fd = -1;
+	self->group = -1;
+	self->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->container);
+	rc = edu_group_open(0, self->container, &self->group, bdf,
+			    sizeof(bdf));
+	if (rc == -ENODEV)
+		SKIP(return, "no edu device bound to vfio-pci");
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(VFIO_API_VERSION,
+		  ioctl(self->container, VFIO_GET_API_VERSION));
+	ASSERT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   variant->type));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, variant->type));
+	ASSERT_EQ(0, edu_group_get_device(&self->edu, self->group, bdf));
+	ASSERT_EQ(0, edu_enable_dma(&self->edu));
+
+	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(vfio_edu_container)
+{
+	edu_close(&self->edu);
+	if (self->group >= 0)
+		close(self->group);
+	close(self->container);
+	if (self->buf && self->buf != MAP_FAILED)
+		munmap(self->buf, BUF_SIZE);
+}
+
+static int container_map(int container, void *vaddr, uint64_t len,
+			 uint64_t iova, uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = flags,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = len,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+}
+
+/* Returns the bytes unmapped, or -errno. */
+static long long container_unmap(int container, uint64_t iova, uint64_t len)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = len,
+	};
+
+	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap) ?
+		       -errno : (long long)unmap.size;
+}
+
+#define DMA_RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+/* RAM -> device -> RAM through MAP_DMA, as on a type1 kernel. */
+TEST_F(vfio_edu_container, dma_round_trip)
+{
+	uint8_t *src = self->buf, *dst = self->buf + 0x4000;
+
+	fill_pattern(src, XFER, 7);
+	memset(dst, 0, XFER);
+	ASSERT_EQ(0, container_map(self->container, self->buf, BUF_SIZE,
+				   IOVA_C, DMA_RW));
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_C, XFER));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_C + 0x4000, XFER));
+	ASSERT_EQ(0, memcmp(src, dst, XFER));
+	ASSERT_EQ(BUF_SIZE, container_unmap(self->container, IOVA_C,
+					    BUF_SIZE));
+}
+
+/* After UNMAP_DMA the device's write faults and memory is untouched. */
+TEST_F(vfio_edu_container, dma_after_unmap_dma_is_blocked)
+{
+	uint64_t iova = variant->type == VFIO_TYPE1_IOMMU ? IOVA_D : IOVA_E;
+	uint8_t *src = self->buf, *dst = self->buf + 0x4000;
+	uint8_t sentinel[XFER];
+
+	fill_pattern(src, XFER, 8);
+	ASSERT_EQ(0, container_map(self->container, self->buf, BUF_SIZE,
+				   iova, DMA_RW));
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, iova, XFER));
+	ASSERT_EQ(BUF_SIZE, container_unmap(self->container, iova, BUF_SIZE));
+
+	memset(dst, 0xa5, XFER);
+	memcpy(sentinel, dst, XFER);
+	EXPECT_FALSE(iommu_fault_logged(iova + 0x4000));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, iova + 0x4000, XFER));
+	EXPECT_EQ(0, memcmp(sentinel, dst, XFER));
+	EXPECT_TRUE(iommu_fault_logged(iova + 0x4000));
+}
+
+/*
+ * Unmapping the middle of a mapping: the original TYPE1 cuts it out and
+ * only the middle stops working; TYPE1v2 refuses and nothing changes.
+ */
+TEST_F(vfio_edu_container, unmap_middle_of_a_mapping)
+{
+	uint8_t *src = self->buf, *dst = self->buf + 0x8000;
+	uint8_t sentinel[XFER];
+
+	fill_pattern(src, XFER, 9);
+	ASSERT_EQ(0, container_map(self->container, self->buf, BUF_SIZE,
+				   IOVA_F, DMA_RW));
+	if (variant->type == VFIO_TYPE1v2_IOMMU) {
+		EXPECT_GT(0, container_unmap(self->container, IOVA_F + 0x8000,
+					     0x4000));
+		/* Still all there: a DMA to the middle lands. */
+		memset(dst, 0, XFER);
+		ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_F, XFER));
+		ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_F + 0x8000, XFER));
+		EXPECT_EQ(0, memcmp(src, dst, XFER));
+		EXPECT_EQ(BUF_SIZE, container_unmap(self->container, IOVA_F,
+						    BUF_SIZE));
+		return;
+	}
+
+	ASSERT_EQ(0x4000, container_unmap(self->container, IOVA_F + 0x8000,
+					  0x4000));
+	/* Both ends still work... */
+	memset(self->buf + 0xc000, 0, XFER);
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_F, XFER));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_F + 0xc000, XFER));
+	EXPECT_EQ(0, memcmp(src, self->buf + 0xc000, XFER));
+	/* ...the middle does not. */
+	memset(dst, 0x3c, XFER);
+	memcpy(sentinel, dst, XFER);
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_F + 0x8000, XFER));
+	EXPECT_EQ(0, memcmp(sentinel, dst, XFER));
+	EXPECT_TRUE(iommu_fault_logged(IOVA_F + 0x8000));
+	/* The two pieces left are mappings of their own. */
+	EXPECT_EQ(BUF_SIZE - 0x4000,
+		  container_unmap(self->container, IOVA_F, BUF_SIZE));
+}
+
+/*
+ * The container is an iommufd: its IOAS can be named, and it excludes the
+ * MSI window that GET_INFO leaves out too.
+ */
+TEST_F(vfio_edu_container, container_is_an_iommufd)
+{
+	struct iommu_vfio_ioas get = {
+		.size = sizeof(get),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+	struct {
+		struct vfio_iommu_type1_info info;
+		uint8_t caps[4096];
+	} info = { .info.argsz = sizeof(info) };
+	struct vfio_info_cap_header *hdr;
+	struct vfio_iommu_type1_info_cap_iova_range *ranges = NULL;
+	unsigned int i;
+
+	ASSERT_EQ(0, ioctl(self->container, IOMMU_VFIO_IOAS, &get));
+	EXPECT_NE(0, get.ioas_id);
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, &info));
+	ASSERT_TRUE(info.info.flags & VFIO_IOMMU_INFO_CAPS);
+	/* TYPE1 maps every page singly; TYPE1v2 may use larger pages too. */
+	if (variant->type == VFIO_TYPE1_IOMMU) {
+		EXPECT_EQ(4096, info.info.iova_pgsizes);
+	} else {
+		EXPECT_EQ(4096, info.info.iova_pgsizes & 0x1fffff);
+	}
+	for (i = info.info.cap_offset; i; i = hdr->next) {
+		hdr = (void *)&info + i;
+		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)
+			ranges = (void *)hdr;
+	}
+	ASSERT_NE(NULL, ranges);
+	ASSERT_LE(2, ranges->nr_iovas);
+	for (i = 0; i != ranges->nr_iovas; i++)
+		EXPECT_FALSE(ranges->iova_ranges[i].start <= 0xfee00000ULL &&
+			     ranges->iova_ranges[i].end >= 0xfee00000ULL);
+	EXPECT_GT(0, container_map(self->container, self->buf, 4096,
+				   0xfee00000ULL, DMA_RW));
+}
+
 TEST_HARNESS_MAIN
