@@ -14,6 +14,13 @@
  * when a device attaches to an IOAS ("auto domain"), and is then destroyed
  * as soon as no device uses it.
  *
+ * Dirty tracking: a paging HWPT allocated with
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING has a domain with dirty_ops (the IOMMU
+ * driver refuses devices that cannot track from attaching to it). User
+ * space switches tracking on and off and reads the dirty IOVAs of its IOAS
+ * into a bitmap; io_pagetable.c does the walking, under the IOAS's
+ * iova_rwsem, one window of the user bitmap at a time.
+ *
  * Locking: the IOAS's mutex serializes creating and destroying the HWPTs of
  * that IOAS and protects its hwpt_list, which attach uses to look for a
  * compatible auto domain. Its place in the lock order is in
@@ -257,5 +264,61 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 	else
 		rc = -EINVAL;
 	iommufd_put_object(ucmd->ictx, obj);
+	return rc;
+}
+
+/* The paging HWPT @id with a lookup reference. */
+static struct iommufd_hwpt_paging *hwpt_paging_get(struct iommufd_ucmd *ucmd,
+						   u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_hwpt_paging, common.obj);
+}
+
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	hwpt_paging = hwpt_paging_get(ucmd, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+	rc = iopt_set_dirty_tracking(&hwpt_paging->ioas->iopt,
+				     hwpt_paging->common.domain,
+				     cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	iommufd_put_object(ucmd->ictx, &hwpt_paging->common.obj);
+	return rc;
+}
+
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	unsigned long flags = 0;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
+		flags |= IOMMU_DIRTY_NO_CLEAR;
+
+	hwpt_paging = hwpt_paging_get(ucmd, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+	rc = iopt_read_dirty(&hwpt_paging->ioas->iopt,
+			     hwpt_paging->common.domain, cmd->iova,
+			     cmd->length, cmd->page_size,
+			     u64_to_user_ptr(cmd->data), flags);
+	iommufd_put_object(ucmd->ictx, &hwpt_paging->common.obj);
 	return rc;
 }

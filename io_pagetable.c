@@ -48,6 +48,7 @@
  * overflows.
  */
 #include <linux/iommu.h>
+#include <linux/iova_bitmap.h>
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
@@ -1272,4 +1273,153 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 			offsetof(struct iopt_reserved, node));
 	xa_destroy(&iopt->domains);
 	xa_destroy(&iopt->accesses);
+}
+
+/* ---------------------------------------------------------------------
+ * Dirty tracking: what a domain with dirty_ops says was written.
+ *
+ * Only areas in service are asked about: under iova_rwsem they are mapped
+ * in every domain of the table and stay so, while an area being mapped or
+ * unmapped may be half there. Pages of an area unmapped during a read are
+ * simply not reported; nothing is left to migrate in them.
+ */
+
+struct iopt_dirty_read {
+	struct io_pagetable *iopt;
+	struct iommu_domain *domain;
+	unsigned long flags;		/* IOMMU_DIRTY_* */
+	struct iova_bitmap *bitmap;	/* NULL: only clear */
+};
+
+/* Ask the driver about the in-service areas in [iova, last]. */
+static int iopt_dirty_range(struct iopt_dirty_read *rd, unsigned long iova,
+			    unsigned long last)
+{
+	const struct iommu_dirty_ops *ops = rd->domain->dirty_ops;
+	unsigned long pgsize = 1UL << __ffs(rd->domain->pgsize_bitmap);
+	struct iommu_iotlb_gather gather;
+	struct iommu_dirty_bitmap dirty;
+	struct iopt_area *area;
+	int rc = 0;
+
+	/*
+	 * Windows of a fine bitmap can end inside an IOMMU page: drivers are
+	 * asked about whole pages (areas are aligned to at least that). A
+	 * page asked about twice is reported by the first window, which
+	 * carries the bits past its end over to the next.
+	 */
+	iova = ALIGN_DOWN(iova, pgsize);
+	last = ALIGN_DOWN(last, pgsize) + pgsize - 1;
+
+	iommu_iotlb_gather_init(&gather);
+	iommu_dirty_bitmap_init(&dirty, rd->bitmap, &gather);
+
+	down_read(&rd->iopt->iova_rwsem);
+	for (area = iopt_area_first(rd->iopt, iova, last); area && !rc;
+	     area = iopt_area_next(area, iova, last)) {
+		unsigned long first = max(iova, iopt_area_iova(area));
+		unsigned long end = min(last, iopt_area_last_iova(area));
+
+		if (!area->pages)
+			continue;
+		rc = ops->read_and_clear_dirty(rd->domain, first,
+					       end - first + 1, rd->flags,
+					       &dirty);
+	}
+	/*
+	 * Cleared dirty bits may still be cached as set in the IOTLB, where
+	 * the next write would not set them again.
+	 */
+	if (!(rd->flags & IOMMU_DIRTY_NO_CLEAR))
+		iommu_iotlb_sync(rd->domain, &gather);
+	up_read(&rd->iopt->iova_rwsem);
+	return rc;
+}
+
+static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
+			     size_t length, void *opaque)
+{
+	return iopt_dirty_range(opaque, iova, iova + length - 1);
+}
+
+/**
+ * iopt_set_dirty_tracking() - turn a domain's dirty tracking on or off
+ * @iopt: the table the domain mirrors
+ * @domain: the domain
+ * @enable: on or off
+ *
+ * Turning it on first clears whatever the domain held as dirty, so that
+ * the first read reports only writes made while tracking.
+ *
+ * Return: 0, -EOPNOTSUPP if the domain cannot track, or the driver's error.
+ */
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable)
+{
+	struct iopt_dirty_read rd = {
+		.iopt = iopt,
+		.domain = domain,
+	};
+	int rc;
+
+	if (!domain->dirty_ops)
+		return -EOPNOTSUPP;
+	if (enable) {
+		rc = iopt_dirty_range(&rd, 0, ULONG_MAX);
+		if (rc)
+			return rc;
+	}
+	return domain->dirty_ops->set_dirty_tracking(domain, enable);
+}
+
+/**
+ * iopt_read_dirty() - write a domain's dirty pages into a user bitmap
+ * @iopt: the table the domain mirrors
+ * @domain: the domain
+ * @iova: first IOVA; aligned to @page_size and the table's alignment
+ * @length: bytes to cover, likewise aligned, not 0
+ * @page_size: IOVA bytes per bit, a power of two
+ * @data: the user's u64 array (any alignment)
+ * @flags: IOMMU_DIRTY_NO_CLEAR to leave the dirty state as it is
+ *
+ * Bits of pages that are not dirty are left as the user had them.
+ *
+ * Return: 0, -EOVERFLOW if the range does not fit an unsigned long,
+ * -EINVAL for misaligned arguments, -EOPNOTSUPP if the domain cannot
+ * track, -EFAULT for a bad user array, or the driver's error.
+ */
+int iopt_read_dirty(struct io_pagetable *iopt, struct iommu_domain *domain,
+		    u64 iova, u64 length, u64 page_size, u64 __user *data,
+		    unsigned long flags)
+{
+	struct iopt_dirty_read rd = {
+		.iopt = iopt,
+		.domain = domain,
+		.flags = flags,
+	};
+	unsigned long align;
+	u64 last;
+	int rc;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last) || last > ULONG_MAX)
+		return -EOVERFLOW;
+	down_read(&iopt->iova_rwsem);
+	align = iopt->iova_alignment;
+	up_read(&iopt->iova_rwsem);
+	if (!IS_ALIGNED(iova, align) || !IS_ALIGNED(length, align))
+		return -EINVAL;
+	if (!page_size || !is_power_of_2(page_size) || page_size > ULONG_MAX ||
+	    !IS_ALIGNED(iova, page_size) || !IS_ALIGNED(length, page_size))
+		return -EINVAL;
+	if (!domain->dirty_ops)
+		return -EOPNOTSUPP;
+
+	rd.bitmap = iova_bitmap_alloc(iova, length, page_size, data);
+	if (IS_ERR(rd.bitmap))
+		return PTR_ERR(rd.bitmap);
+	rc = iova_bitmap_for_each(rd.bitmap, &rd, iopt_dirty_window);
+	iova_bitmap_free(rd.bitmap);
+	return rc;
 }

@@ -302,6 +302,11 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		    u32 *id);
 void iopt_remove_access(struct io_pagetable *iopt,
 			struct iommufd_access *access, u32 iopt_access_list_id);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable);
+int iopt_read_dirty(struct io_pagetable *iopt, struct iommu_domain *domain,
+		    u64 iova, u64 length, u64 page_size, u64 __user *data,
+		    unsigned long flags);
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 int iopt_enable_large_pages(struct io_pagetable *iopt);
 

@@ -16,9 +16,12 @@
  * callers may report ranges without knowing where windows end.
  *
  * Bit numbers ("bit", "first", "last") count from bit 0 of the whole user
- * array; "last" is inclusive. The user array must be u64 aligned, so each
- * window after the first starts at a page boundary and a whole number of
- * u64 words.
+ * array; "last" is inclusive. Bits are set as bitmap_set() sets them in
+ * memory starting at the array, which is the u64 array the callers' uAPIs
+ * describe when it is u64 aligned, and on little-endian machines at any
+ * alignment (bit b is then bit b % 8 of byte b / 8). So the array may have
+ * any alignment; every window holds whole bytes, and each after the first
+ * starts at a page boundary.
  */
 #include <linux/highmem.h>
 #include <linux/iova_bitmap.h>
@@ -41,7 +44,7 @@
  * @npinned: how many entries of @pages are pinned; 0 outside a callback
  * @win_first: the first bit in the window
  * @win_last: the last bit in the window
- * @win_offset: byte offset of @win_first's u64 in the first pinned page
+ * @win_offset: byte offset of @win_first's byte in the first pinned page
  * @pend_first: first bit of a set that ran past the window, or ULONG_MAX
  * @pend_last: last bit of that set
  */
@@ -67,7 +70,7 @@ struct iova_bitmap {
  * @iova: the IOVA that bit 0 stands for
  * @length: bytes of IOVA to cover; not 0
  * @page_size: IOVA bytes per bit; a power of two
- * @data: the user's u64 array, u64 aligned
+ * @data: the user's u64 array; any alignment
  *
  * Return: the bitmap, to be released with iova_bitmap_free(), or an
  * ERR_PTR: -EINVAL for bad arguments, -ENOMEM.
@@ -78,8 +81,7 @@ struct iova_bitmap *iova_bitmap_alloc(unsigned long iova, size_t length,
 {
 	struct iova_bitmap *bitmap;
 
-	if (!length || !is_power_of_2(page_size) ||
-	    !IS_ALIGNED((unsigned long)data, sizeof(u64)))
+	if (!length || !is_power_of_2(page_size))
 		return ERR_PTR(-EINVAL);
 
 	bitmap = kzalloc(sizeof(*bitmap), GFP_KERNEL);
@@ -113,15 +115,17 @@ void iova_bitmap_free(struct iova_bitmap *bitmap)
 }
 EXPORT_SYMBOL_NS_GPL(iova_bitmap_free, IOMMUFD);
 
-/* Pin the user words holding bits from @first on, as many as fit. */
+/*
+ * Pin the user bytes holding bits from @first on, as many as fit. @first
+ * is a multiple of 8: windows hold whole bytes.
+ */
 static int iova_bitmap_pin_window(struct iova_bitmap *bitmap,
 				  unsigned long first)
 {
 	unsigned long uaddr = (unsigned long)bitmap->data +
-			      (first / BITS_PER_TYPE(u64)) * sizeof(u64);
+			      first / BITS_PER_BYTE;
 	unsigned long last_uaddr = (unsigned long)bitmap->data +
-		((bitmap->nbits - 1) / BITS_PER_TYPE(u64)) * sizeof(u64) +
-		sizeof(u64) - 1;
+				   (bitmap->nbits - 1) / BITS_PER_BYTE;
 	unsigned long start = uaddr & PAGE_MASK;
 	unsigned long npages, win_bits;
 	long pinned;

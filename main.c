@@ -532,6 +532,8 @@ union ucmd_buffer {
 	struct iommu_hw_info info;
 	struct iommu_hwpt_alloc hwpt;
 	struct iommu_hwpt_invalidate cache;
+	struct iommu_hwpt_set_dirty_tracking set_dirty_tracking;
+	struct iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
 	struct iommu_ioas_alloc alloc;
 	struct iommu_ioas_allow_iovas allow_iovas;
 	struct iommu_ioas_copy ioas_copy;
@@ -594,6 +596,10 @@ static const struct iommufd_ioctl_desc iommufd_ioctl_descs[] = {
 		  __reserved),
 	UCMD_DESC(HWPT_INVALIDATE, iommufd_hwpt_invalidate,
 		  struct iommu_hwpt_invalidate, __reserved),
+	UCMD_DESC(HWPT_SET_DIRTY_TRACKING, iommufd_hwpt_set_dirty_tracking,
+		  struct iommu_hwpt_set_dirty_tracking, __reserved),
+	UCMD_DESC(HWPT_GET_DIRTY_BITMAP, iommufd_hwpt_get_dirty_bitmap,
+		  struct iommu_hwpt_get_dirty_bitmap, data),
 	UCMD_DESC(IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
 		  struct iommu_ioas_change_process, __reserved),
 	UCMD_DESC(IOAS_MAP_FILE, iommufd_ioas_map_file,

@@ -10,7 +10,16 @@
  * CPU page size (MOCK_IO_PAGE_SIZE), so that iommufd's handling of I/O
  * pages smaller than CPU pages is exercised. A domain records its
  * translations in an xarray indexed by IOVA / MOCK_IO_PAGE_SIZE, holding
- * the physical address / MOCK_IO_PAGE_SIZE.
+ * the physical address / MOCK_IO_PAGE_SIZE, with two flags above it: the
+ * I/O page was mapped as part of a huge page (MOCK_HUGE_PAGE_SIZE, offered
+ * to devices created with MOCK_FLAGS_DEVICE_HUGE_IOVA), and it is dirty.
+ *
+ * Dirty tracking: devices created with MOCK_FLAGS_DEVICE_NO_DIRTY cannot
+ * do it; they get no tracking domain and are refused by one. Nothing real
+ * writes through a mock domain, so IOMMU_TEST_OP_DIRTY marks I/O pages
+ * dirty on user space's word, and only while tracking is on. Reading the
+ * dirty state reports (and unless asked not to, clears) it per page as
+ * mapped: a huge page is dirty as a whole if any of its I/O pages is.
  *
  * Test objects
  * ------------
@@ -93,10 +102,35 @@ bool iommufd_selftest_is_mock_dev(struct device *dev)
 	return dev->bus == &iommufd_mock_bus_type;
 }
 
+/**
+ * struct mock_iommu_domain - a mock paging domain
+ * @domain: the core's part
+ * @pfns: IOVA / MOCK_IO_PAGE_SIZE -> an entry made by mock_entry()
+ * @dirty_tracking: whether IOMMU_TEST_OP_DIRTY may mark pages dirty
+ */
 struct mock_iommu_domain {
 	struct iommu_domain domain;
-	struct xarray pfns;	/* IOVA / MOCK_IO_PAGE_SIZE -> phys / same */
+	struct xarray pfns;
+	bool dirty_tracking;
 };
+
+/* Flags in the low bits of a pfns entry; the page number sits above them. */
+#define MOCK_ENTRY_HUGE BIT(0)
+#define MOCK_ENTRY_DIRTY BIT(1)
+#define MOCK_ENTRY_SHIFT 2
+
+static void *mock_entry(phys_addr_t phys, unsigned long flags)
+{
+	unsigned long pfn = phys / MOCK_IO_PAGE_SIZE;
+
+	return xa_mk_value(pfn << MOCK_ENTRY_SHIFT | flags);
+}
+
+static phys_addr_t mock_entry_phys(void *entry)
+{
+	return (phys_addr_t)(xa_to_value(entry) >> MOCK_ENTRY_SHIFT) *
+	       MOCK_IO_PAGE_SIZE;
+}
 
 static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
 {
@@ -105,6 +139,15 @@ static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
 
 static int mock_attach_nop(struct iommu_domain *domain, struct device *dev)
 {
+	return 0;
+}
+
+/* A device that cannot track dirty pages cannot use a domain that does. */
+static int mock_attach_paging(struct iommu_domain *domain, struct device *dev)
+{
+	if (domain->dirty_ops &&
+	    (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+		return -EINVAL;
 	return 0;
 }
 
@@ -137,6 +180,8 @@ static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
 			  int prot, gfp_t gfp, size_t *mapped)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	unsigned long flags = pgsize == MOCK_HUGE_PAGE_SIZE ?
+			      MOCK_ENTRY_HUGE : 0;
 	size_t size = pgsize * pgcount, done;
 	void *old;
 
@@ -152,8 +197,7 @@ static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
 
 	for (done = 0; done != size; done += MOCK_IO_PAGE_SIZE) {
 		old = xa_store(&mock->pfns, (iova + done) / MOCK_IO_PAGE_SIZE,
-			       xa_mk_value((paddr + done) / MOCK_IO_PAGE_SIZE),
-			       gfp);
+			       mock_entry(paddr + done, flags), gfp);
 		if (xa_is_err(old)) {
 			if (done)
 				mock_unmap_pages(domain, iova, done, 1, NULL);
@@ -174,7 +218,7 @@ static phys_addr_t mock_iova_to_phys(struct iommu_domain *domain,
 	ent = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
 	if (WARN_ON(!ent))
 		return 0;
-	return xa_to_value(ent) * MOCK_IO_PAGE_SIZE + iova % MOCK_IO_PAGE_SIZE;
+	return mock_entry_phys(ent) + iova % MOCK_IO_PAGE_SIZE;
 }
 
 static void mock_domain_free(struct iommu_domain *domain)
@@ -187,11 +231,82 @@ static void mock_domain_free(struct iommu_domain *domain)
 }
 
 static const struct iommu_domain_ops mock_paging_ops = {
-	.attach_dev = mock_attach_nop,
+	.attach_dev = mock_attach_paging,
 	.map_pages = mock_map_pages,
 	.unmap_pages = mock_unmap_pages,
 	.iova_to_phys = mock_iova_to_phys,
 	.free = mock_domain_free,
+};
+
+static int mock_set_dirty_tracking(struct iommu_domain *domain, bool enable)
+{
+	WRITE_ONCE(to_mock_domain(domain)->dirty_tracking, enable);
+	return 0;
+}
+
+/*
+ * Whether any I/O page in [iova, iova + size) is dirty; unless @keep, they
+ * are all clean afterwards. The entry lock makes the test and the clear
+ * one step against IOMMU_TEST_OP_DIRTY and unmap.
+ */
+static bool mock_take_dirty(struct mock_iommu_domain *mock, unsigned long iova,
+			    size_t size, bool keep)
+{
+	XA_STATE(xas, &mock->pfns, iova / MOCK_IO_PAGE_SIZE);
+	unsigned long last = (iova + size - 1) / MOCK_IO_PAGE_SIZE;
+	bool dirty = false;
+	void *entry;
+
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, last) {
+		unsigned long val = xa_to_value(entry);
+
+		if (!(val & MOCK_ENTRY_DIRTY))
+			continue;
+		dirty = true;
+		if (keep)
+			break;
+		xas_store(&xas, xa_mk_value(val & ~MOCK_ENTRY_DIRTY));
+	}
+	xas_unlock(&xas);
+	return dirty;
+}
+
+/* Report dirty pages at the size they were mapped with. */
+static int mock_read_and_clear_dirty(struct iommu_domain *domain,
+				     unsigned long iova, size_t size,
+				     unsigned long flags,
+				     struct iommu_dirty_bitmap *dirty)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	bool keep = flags & IOMMU_DIRTY_NO_CLEAR;
+	unsigned long cur = iova, end = iova + size - 1;
+
+	/* Clearing is allowed with tracking off; reporting is not. */
+	if (dirty->bitmap && !READ_ONCE(mock->dirty_tracking))
+		return -EINVAL;
+
+	while (cur <= end) {
+		void *entry = xa_load(&mock->pfns, cur / MOCK_IO_PAGE_SIZE);
+		unsigned long start = ALIGN_DOWN(cur, MOCK_IO_PAGE_SIZE);
+		unsigned long len = MOCK_IO_PAGE_SIZE;
+
+		if (entry && (xa_to_value(entry) & MOCK_ENTRY_HUGE)) {
+			start = ALIGN_DOWN(cur, MOCK_HUGE_PAGE_SIZE);
+			len = MOCK_HUGE_PAGE_SIZE;
+		}
+		if (entry && mock_take_dirty(mock, start, len, keep))
+			iommu_dirty_bitmap_record(dirty, start, len);
+		if (start + len - 1 >= end)
+			break;
+		cur = start + len;
+	}
+	return 0;
+}
+
+static const struct iommu_dirty_ops mock_dirty_ops = {
+	.set_dirty_tracking = mock_set_dirty_tracking,
+	.read_and_clear_dirty = mock_read_and_clear_dirty,
 };
 
 static struct iommu_domain *
@@ -202,8 +317,14 @@ mock_domain_alloc_user(struct device *dev, u32 flags,
 	struct mock_dev *mdev = to_mock_dev(dev);
 	struct mock_iommu_domain *mock;
 
-	/* Nested and dirty-tracking mock domains come with those features. */
-	if (parent || user_data || (flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT))
+	const u32 valid = IOMMU_HWPT_ALLOC_NEST_PARENT |
+			  IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+
+	/* Nested mock domains come with that feature. */
+	if (parent || user_data || (flags & ~valid))
+		return ERR_PTR(-EOPNOTSUPP);
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return ERR_PTR(-EOPNOTSUPP);
 
 	mock = kzalloc(sizeof(*mock), GFP_KERNEL);
@@ -217,13 +338,22 @@ mock_domain_alloc_user(struct device *dev, u32 flags,
 	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;
+	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
+		mock->domain.dirty_ops = &mock_dirty_ops;
 	xa_init(&mock->pfns);
 	return &mock->domain;
 }
 
 static bool mock_capable(struct device *dev, enum iommu_cap cap)
 {
-	return cap == IOMMU_CAP_CACHE_COHERENCY;
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+		return true;
+	case IOMMU_CAP_DIRTY_TRACKING:
+		return !(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY);
+	default:
+		return false;
+	}
 }
 
 static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
@@ -507,12 +637,83 @@ static int test_md_check_map(struct iommufd_ucmd *ucmd,
 		put_page(page);
 
 		ent = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
-		if (!ent || xa_to_value(ent) * MOCK_IO_PAGE_SIZE != want) {
+		if (!ent || mock_entry_phys(ent) != want) {
 			rc = -EINVAL;
 			break;
 		}
 	}
 	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
+/*
+ * Mark dirty the I/O pages at iova + b * page_size for each bit b set in the
+ * user bitmap, where something is mapped; report how many were marked.
+ * Only while the domain tracks dirty pages.
+ */
+static int test_dirty(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->dirty.iova;
+	unsigned long page_size = cmd->dirty.page_size;
+	u64 length = cmd->dirty.length;
+	void __user *uptr = u64_to_user_ptr(cmd->dirty.uptr);
+	struct iommufd_hw_pagetable *hwpt;
+	struct mock_iommu_domain *mock;
+	unsigned long nbits, bit, marked = 0;
+	unsigned long *bits;
+	int rc = 0;
+
+	if (iova != cmd->dirty.iova || page_size != cmd->dirty.page_size ||
+	    !page_size || !length || !uptr || iova % page_size ||
+	    length % page_size)
+		return -EINVAL;
+	/* No more bits than the aperture has I/O pages. */
+	nbits = length / page_size;
+	if (length > MOCK_APERTURE_LAST - MOCK_APERTURE_START + 1 ||
+	    nbits > (MOCK_APERTURE_LAST - MOCK_APERTURE_START + 1) /
+			    MOCK_IO_PAGE_SIZE)
+		return -EINVAL;
+
+	bits = bitmap_zalloc(nbits, GFP_KERNEL_ACCOUNT);
+	if (!bits)
+		return -ENOMEM;
+	if (copy_from_user(bits, uptr, DIV_ROUND_UP(nbits, BITS_PER_BYTE))) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+
+	hwpt = get_mock_hwpt(ucmd, cmd->id, &mock);
+	if (IS_ERR(hwpt)) {
+		rc = PTR_ERR(hwpt);
+		goto out_free;
+	}
+	if (!READ_ONCE(mock->dirty_tracking)) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+
+	for_each_set_bit(bit, bits, nbits) {
+		unsigned long index = (iova + bit * page_size) /
+				      MOCK_IO_PAGE_SIZE;
+		void *entry;
+
+		xa_lock(&mock->pfns);
+		entry = xa_load(&mock->pfns, index);
+		if (entry) {
+			__xa_store(&mock->pfns, index,
+				   xa_mk_value(xa_to_value(entry) |
+					       MOCK_ENTRY_DIRTY),
+				   GFP_ATOMIC);
+			marked++;
+		}
+		xa_unlock(&mock->pfns);
+	}
+	cmd->dirty.out_nr_dirty = marked;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+out_free:
+	bitmap_free(bits);
 	return rc;
 }
 
@@ -912,6 +1113,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return test_destroy_access_pages(ucmd, cmd);
 	case IOMMU_TEST_OP_ACCESS_RW:
 		return test_access_rw(ucmd, cmd);
+	case IOMMU_TEST_OP_DIRTY:
+		return test_dirty(ucmd, cmd);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		if (cmd->memory_limit.limit < TEST_MEMORY_LIMIT_MIN)
 			return -EINVAL;

@@ -409,6 +409,52 @@ static void *domain_churn(void *arg)
 	return NULL;
 }
 
+/*
+ * Dirty tracking on IOAS 0 while the mappers change it: a tracking HWPT is
+ * created, switched on, marked, read (clearing or not) and destroyed over
+ * and over. Its device sits in IOAS 2, which nothing else uses.
+ */
+static void *dirty_reader(void *arg)
+{
+	size_t len = SLOTS * SLOT_PAGES * PAGE_SZ;
+	uint8_t marks[SLOTS * SLOT_PAGES * 2 / 8 + 8];
+	uint8_t bits[sizeof(marks)];
+	struct race *r = arg;
+	uint32_t stdev, idev, hwpt;
+	unsigned int i;
+	int rc;
+
+	memset(marks, 0xff, sizeof(marks));
+	rc = mock_domain(r->fd, r->ioas[2], &stdev, NULL, &idev);
+	CHECK(r, "mock domain", rc);
+	if (rc)
+		return NULL;
+	while (!r->stop) {
+		rc = hwpt_alloc(r->fd, idev, r->ioas[0],
+				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt);
+		CHECK(r, "dirty hwpt", rc);
+		if (rc)
+			break;
+		for (i = 0; i != 16 && !r->stop; i++) {
+			long marked;
+
+			CHECK(r, "tracking on", set_tracking(r->fd, hwpt, true));
+			marked = mark_dirty(r->fd, hwpt, BASE, len, MOCK_PAGE,
+					    marks);
+			CHECK(r, "mark dirty", marked < 0 ? (int)marked : 0);
+			CHECK(r, "read dirty",
+			      read_dirty(r->fd, hwpt, BASE, len, MOCK_PAGE,
+					 bits, i % 2 ?
+					 IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR :
+					 0));
+		}
+		CHECK(r, "tracking off", set_tracking(r->fd, hwpt, false));
+		CHECK(r, "destroy dirty hwpt", obj_destroy(r->fd, hwpt));
+	}
+	CHECK(r, "destroy device", obj_destroy(r->fd, stdev));
+	return NULL;
+}
+
 static unsigned int race_seconds(unsigned int dflt)
 {
 	const char *env = getenv("IOMMUFD_RACE_SECONDS");
@@ -557,6 +603,16 @@ TEST_F(race, change_process_during_destroy)
 {
 	void *(*fns[])(void *) = { process_changer, ioas_churn, ioas_churn };
 
+	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
+}
+
+/* Dirty bitmaps read, cleared and marked while the IOAS is remapped. */
+TEST_F(race, dirty_bitmap_during_unmap)
+{
+	void *(*fns[])(void *) = { mapper, mapper, dirty_reader,
+				   dirty_reader };
+
+	self->r.nr_ioas = 1;
 	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
 }
 

@@ -362,4 +362,35 @@ TEST_F(inject, iova_ranges)
 	SWEEP(domain_prep, iova_ranges);
 }
 
+/*
+ * hw_pagetable.c, io_pagetable.c and iova_bitmap.c: a tracking HWPT filled
+ * from the IOAS, switched on, marked, read with and without clearing into
+ * a bitmap that crosses a page, switched off.
+ */
+static int dirty_paths(struct ctx *c)
+{
+	static uint8_t marks[64 * 2 / 8];
+	uint8_t *bits = c->buf + c->len - PAGE_SZ - 5;
+	uint32_t hwpt = 0;
+	long marked;
+
+	memset(marks, 0x55, sizeof(marks));
+	marked = hwpt_alloc(c->fd, c->idev, c->ioas,
+			    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt) ?:
+		 set_tracking(c->fd, hwpt, true) ?:
+		 mark_dirty(c->fd, hwpt, BASE, c->len, MOCK_PAGE, marks);
+	if (marked < 0)
+		return marked;
+	return read_dirty(c->fd, hwpt, BASE, c->len, 64, bits,
+			  IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ?:
+	       read_dirty(c->fd, hwpt, BASE, c->len, MOCK_PAGE, bits, 0) ?:
+	       set_tracking(c->fd, hwpt, false) ?:
+	       obj_destroy(c->fd, hwpt);
+}
+
+TEST_F(inject, dirty_paths)
+{
+	SWEEP(mapped_prep, dirty_paths);
+}
+
 TEST_HARNESS_MAIN

@@ -167,6 +167,59 @@ static inline int access_rw(int fd, int afd, uint64_t iova, void *buf,
 	return test_cmd(fd, &cmd);
 }
 
+/* Dirty tracking: IOMMU_HWPT_SET_DIRTY_TRACKING. */
+static inline int set_tracking(int fd, uint32_t hwpt, bool on)
+{
+	struct iommu_hwpt_set_dirty_tracking cmd = {
+		.size = sizeof(cmd),
+		.flags = on ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
+		.hwpt_id = hwpt,
+	};
+
+	return xioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
+}
+
+/* IOMMU_HWPT_GET_DIRTY_BITMAP into @bits. */
+static inline int read_dirty(int fd, uint32_t hwpt, uint64_t iova,
+			     uint64_t len, uint64_t page_size, void *bits,
+			     uint32_t flags)
+{
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = hwpt,
+		.flags = flags,
+		.iova = iova,
+		.length = len,
+		.page_size = page_size,
+		.data = (uintptr_t)bits,
+	};
+
+	return xioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+}
+
+/*
+ * Have the mock domain of @hwpt mark dirty the pages whose bits are set;
+ * returns how many it marked, or -errno.
+ */
+static inline long mark_dirty(int fd, uint32_t hwpt, uint64_t iova,
+			      uint64_t len, uint64_t page_size,
+			      const void *bits)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_DIRTY,
+		.id = hwpt,
+		.dirty = {
+			.iova = iova,
+			.length = len,
+			.page_size = page_size,
+			.uptr = (uintptr_t)bits,
+		},
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	return rc ? rc : (long)cmd.dirty.out_nr_dirty;
+}
+
 /* Anonymous memory aligned to 2 MiB and faulted in. */
 static inline void *alloc_buffer(size_t len)
 {
