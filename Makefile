@@ -8,6 +8,7 @@ ifneq ($(KERNELRELEASE),)
 
 iommufd-y := \
 	device.o \
+	fault.o \
 	hw_pagetable.o \
 	io_pagetable.o \
 	ioas.o \

@@ -48,6 +48,7 @@
 #include <linux/pci-ats.h>
 #include <linux/slab.h>
 
+#include "../iommu-priv.h"
 #include "iommufd_private.h"
 
 static bool allow_unsafe_interrupts;
@@ -302,9 +303,16 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
  * Attaching.
  */
 
+/*
+ * The IOAS whose memory the device reaches through @hwpt: a nested HWPT's
+ * output goes through its parent's.
+ */
 static struct iommufd_ioas *hwpt_ioas(struct iommufd_hw_pagetable *hwpt)
 {
-	return hwpt_is_paging(hwpt) ? to_hwpt_paging(hwpt)->ioas : NULL;
+	if (hwpt_is_paging(hwpt))
+		return to_hwpt_paging(hwpt)->ioas;
+	return container_of(hwpt, struct iommufd_hwpt_nested, common)
+		->parent->ioas;
 }
 
 /* Software-managed MSI windows (ARM) need a cookie in the domain. */
@@ -328,15 +336,17 @@ static int iommufd_device_check_cc(struct iommufd_device *idev,
 	return iommufd_hwpt_paging_enforce_cc(to_hwpt_paging(hwpt));
 }
 
-/* Make @idev's requirements hold in @hwpt: coherency, reserved regions. */
+/*
+ * Make @idev's requirements hold in @hwpt: coherency, and its reserved
+ * regions kept out of the IOAS it reaches (for a nested HWPT, the parent's:
+ * the guest's addresses end up there).
+ */
 static int iommufd_device_prepare(struct iommufd_device *idev,
 				  struct iommufd_hw_pagetable *hwpt)
 {
 	struct iommufd_group *igroup = idev->igroup;
 	int rc;
 
-	if (!hwpt_is_paging(hwpt))
-		return 0;
 	rc = iommufd_device_check_cc(idev, hwpt);
 	if (rc)
 		return rc;
@@ -348,8 +358,51 @@ static int iommufd_device_prepare(struct iommufd_device *idev,
 static void iommufd_device_unprepare(struct iommufd_device *idev,
 				     struct iommufd_hw_pagetable *hwpt)
 {
-	if (hwpt_is_paging(hwpt))
-		iopt_remove_reserved_iova(&hwpt_ioas(hwpt)->iopt, idev->dev);
+	iopt_remove_reserved_iova(&hwpt_ioas(hwpt)->iopt, idev->dev);
+}
+
+/*
+ * I/O page faults: a device reaching a HWPT with a FAULT object has them
+ * turned on (IOMMU_DEV_FEAT_IOPF) from before it joins until after it
+ * leaves. All under the group's lock.
+ */
+static int iommufd_device_iopf_on(struct iommufd_device *idev,
+				  struct iommufd_hw_pagetable *hwpt)
+{
+	int rc;
+
+	lockdep_assert_held(&idev->igroup->lock);
+	if (!hwpt->fault || idev->iopf_enabled)
+		return 0;
+	rc = iommu_dev_enable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+	if (!rc)
+		idev->iopf_enabled = true;
+	return rc;
+}
+
+static void iommufd_device_iopf_off(struct iommufd_device *idev)
+{
+	lockdep_assert_held(&idev->igroup->lock);
+	if (!idev->iopf_enabled)
+		return;
+	iommu_dev_disable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+	idev->iopf_enabled = false;
+}
+
+/*
+ * @idev no longer reaches @old (now it reaches @new, or nothing): its
+ * faults still queued in @old's FAULT object are answered for it, then
+ * faults are turned off unless @new takes them. In that order, as turning
+ * them off frees what the core still holds of the device's faults.
+ */
+static void iommufd_device_iopf_leave(struct iommufd_device *idev,
+				      struct iommufd_hw_pagetable *old,
+				      struct iommufd_hw_pagetable *new)
+{
+	if (old->fault)
+		iommufd_fault_drain(old->fault, idev->dev);
+	if (!new || !new->fault)
+		iommufd_device_iopf_off(idev);
 }
 
 static int iommufd_device_do_attach(struct iommufd_device *idev,
@@ -368,19 +421,31 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	rc = iommufd_device_prepare(idev, hwpt);
 	if (rc)
 		goto out_unlock;
+	rc = iommufd_device_iopf_on(idev, hwpt);
+	if (rc)
+		goto out_unprepare;
 
 	if (list_empty(&igroup->device_list)) {
 		rc = iommufd_group_setup_msi(igroup, hwpt);
-		if (!rc)
-			rc = iommu_attach_group(hwpt->domain, igroup->group);
-		if (rc) {
-			iommufd_device_unprepare(idev, hwpt);
-			goto out_unlock;
-		}
+		if (rc)
+			goto out_iopf;
+		WRITE_ONCE(igroup->handle.dev_id, idev->obj.id);
+		rc = iommu_attach_group_handle(hwpt->domain, igroup->group,
+					       &igroup->handle.handle);
+		if (rc)
+			goto out_iopf;
 		igroup->hwpt = hwpt;
 	}
 	iommufd_object_add_user(&hwpt->obj);
 	list_add_tail(&idev->group_item, &igroup->device_list);
+	mutex_unlock(&igroup->lock);
+	return 0;
+
+out_iopf:
+	/* It was not attached before: whatever is on, this call turned on. */
+	iommufd_device_iopf_off(idev);
+out_unprepare:
+	iommufd_device_unprepare(idev, hwpt);
 out_unlock:
 	mutex_unlock(&igroup->lock);
 	return rc;
@@ -438,17 +503,29 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 			rc = iommufd_device_check_cc(cdev, hwpt);
 		if (rc)
 			goto err_unprepare;
+		rc = iommufd_device_iopf_on(cdev, hwpt);
+		if (rc) {
+			if (new_ioas)
+				iommufd_device_unprepare(cdev, hwpt);
+			goto err_unprepare;
+		}
 	}
 
 	rc = iommufd_group_setup_msi(igroup, hwpt);
-	if (!rc)
-		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+	if (!rc) {
+		rc = iommu_replace_group_handle(igroup->group, hwpt->domain,
+						&igroup->handle.handle);
+		/* The core points the handle at the new domain even then. */
+		if (rc)
+			igroup->handle.handle.domain = cur->domain;
+	}
 	if (rc)
 		goto err_unprepare;
 
 	list_for_each_entry(cdev, &igroup->device_list, group_item) {
 		if (new_ioas)
 			iommufd_device_unprepare(cdev, cur);
+		iommufd_device_iopf_leave(cdev, cur, hwpt);
 		iommufd_object_add_user(&hwpt->obj);
 		(*ndevs)++;
 	}
@@ -458,13 +535,17 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 	return 0;
 
 err_unprepare:
-	if (new_ioas) {
+	{
 		struct iommufd_device *udev;
 
 		list_for_each_entry(udev, &igroup->device_list, group_item) {
 			if (udev == cdev)
 				break;
-			iommufd_device_unprepare(udev, hwpt);
+			if (new_ioas)
+				iommufd_device_unprepare(udev, hwpt);
+			/* Back to what the current HWPT needs. */
+			if (!cur->fault)
+				iommufd_device_iopf_off(udev);
 		}
 	}
 out_unlock:
@@ -620,10 +701,17 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	}
 	list_del_init(&idev->group_item);
 	if (list_empty(&igroup->device_list)) {
-		iommu_detach_group(hwpt->domain, igroup->group);
+		iommu_detach_group_handle(hwpt->domain, igroup->group);
 		igroup->hwpt = NULL;
+	} else if (igroup->handle.dev_id == idev->obj.id) {
+		/* Faults are reported for a device still attached. */
+		WRITE_ONCE(igroup->handle.dev_id,
+			   list_first_entry(&igroup->device_list,
+					    struct iommufd_device,
+					    group_item)->obj.id);
 	}
 	iommufd_device_unprepare(idev, hwpt);
+	iommufd_device_iopf_leave(idev, hwpt, NULL);
 	mutex_unlock(&igroup->lock);
 
 	iommufd_hwpt_leave(idev->ictx, hwpt, 1);

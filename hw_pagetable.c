@@ -8,8 +8,15 @@
  * (iopt_table_add_domain()), and from then on every map and unmap of the
  * IOAS reaches it, until the HWPT is destroyed.
  *
- * Lifetime: a paging HWPT holds a reference on its IOAS; each device
- * attached to it holds one on the HWPT. It is made either by
+ * A nested HWPT (IOMMUFD_OBJ_HWPT_NESTED) is a domain of type
+ * IOMMU_DOMAIN_NESTED: user space (a guest, through its VMM) owns the
+ * first-stage table, described by driver-typed data at allocation, and a
+ * paging HWPT allocated with IOMMU_HWPT_ALLOC_NEST_PARENT supplies the
+ * second stage. The kernel never maps into it; user space tells the driver
+ * what to flush with IOMMU_HWPT_INVALIDATE.
+ *
+ * Lifetime: a paging HWPT holds a reference on its IOAS, a nested HWPT one
+ * on its parent; each device attached to either holds one on the HWPT. It is made either by
  * IOMMU_HWPT_ALLOC, and then lives until IOMMU_DESTROY, or automatically
  * when a device attaches to an IOAS ("auto domain"), and is then destroyed
  * as soon as no device uses it.
@@ -41,6 +48,7 @@ static void hwpt_paging_teardown(struct iommufd_hwpt_paging *hwpt_paging)
 	}
 	if (domain)
 		iommu_domain_free(domain);
+	iommufd_hwpt_put_fault(&hwpt_paging->common);
 	iommufd_object_drop_user(&hwpt_paging->ioas->obj);
 }
 
@@ -172,10 +180,103 @@ out_abort:
 	return ERR_PTR(rc);
 }
 
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_nested *nested =
+		container_of(obj, struct iommufd_hwpt_nested, common.obj);
+
+	if (nested->common.domain)
+		iommu_domain_free(nested->common.domain);
+	iommufd_hwpt_put_fault(&nested->common);
+	iommufd_object_drop_user(&nested->parent->common.obj);
+}
+
+/*
+ * A nested HWPT on @parent, unpublished. Its driver data is checked by the
+ * driver: -EOPNOTSUPP for a type it does not know, -EINVAL for a short or
+ * bad one, -EFAULT if it cannot be read.
+ */
+static struct iommufd_hwpt_nested *
+hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_hwpt_paging *parent,
+		  struct iommufd_device *idev, u32 flags,
+		  const struct iommu_user_data *user_data)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
+	struct iommufd_hwpt_nested *nested;
+	struct iommu_domain *domain;
+	int rc;
+
+	/* The parent's flags describe the second stage, not this one. */
+	if (flags || user_data->type == IOMMU_HWPT_DATA_NONE ||
+	    !ops->domain_alloc_user)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!parent->nest_parent || parent->common.domain->owner != ops)
+		return ERR_PTR(-EINVAL);
+
+	nested = iommufd_object_alloc(ictx, struct iommufd_hwpt_nested,
+				      common.obj, IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(nested))
+		return nested;
+	iommufd_object_add_user(&parent->common.obj);
+	nested->parent = parent;
+
+	domain = ops->domain_alloc_user(idev->dev, 0, parent->common.domain,
+					user_data);
+	if (IS_ERR_OR_NULL(domain)) {
+		rc = domain ? PTR_ERR(domain) : -ENOMEM;
+		goto out_abort;
+	}
+	nested->common.domain = domain;
+	domain->owner = ops;
+	if (WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED)) {
+		rc = -EINVAL;
+		goto out_abort;
+	}
+	return nested;
+
+out_abort:
+	iommufd_object_abort_and_destroy(ictx, &nested->common.obj);
+	return ERR_PTR(rc);
+}
+
+/* IOMMU_HWPT_ALLOC on a paging HWPT: a nested HWPT. */
+static int hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
+			     struct iommufd_hwpt_paging *parent,
+			     struct iommufd_device *idev,
+			     struct iommufd_fault *fault)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	const struct iommu_user_data user_data = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.len = cmd->data_len,
+	};
+	struct iommufd_hwpt_nested *nested;
+	int rc;
+
+	nested = hwpt_nested_alloc(ucmd->ictx, parent, idev,
+				   cmd->flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+				   &user_data);
+	if (IS_ERR(nested))
+		return PTR_ERR(nested);
+	if (fault)
+		iommufd_hwpt_set_fault(&nested->common, fault);
+	cmd->out_hwpt_id = nested->common.obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		iommufd_object_abort_and_destroy(ucmd->ictx,
+						 &nested->common.obj);
+		return rc;
+	}
+	iommufd_object_finalize(ucmd->ictx, &nested->common.obj);
+	return 0;
+}
+
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
 	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_fault *fault = NULL;
 	struct iommufd_object *pt_obj;
 	struct iommufd_device *idev;
 	struct iommufd_ioas *ioas;
@@ -186,18 +287,30 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE && cmd->data_len) ||
 	    (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len))
 		return -EINVAL;
-	/* FAULT objects and PASID-capable page tables come later. */
-	if (cmd->flags & (IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID))
+	/* PASID-capable page tables come later. */
+	if (cmd->flags & IOMMU_HWPT_ALLOC_PASID)
+		return -EOPNOTSUPP;
+	/* A nesting parent's own faults are not user space's to resolve. */
+	if ((cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) &&
+	    (cmd->flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
 		return -EOPNOTSUPP;
 
 	idev = iommufd_get_device(ucmd, cmd->dev_id);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
 
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		fault = iommufd_fault_get(ucmd, cmd->fault_id);
+		if (IS_ERR(fault)) {
+			rc = PTR_ERR(fault);
+			goto out_put_idev;
+		}
+	}
+
 	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt_obj)) {
 		rc = PTR_ERR(pt_obj);
-		goto out_put_idev;
+		goto out_put_fault;
 	}
 
 	switch (pt_obj->type) {
@@ -208,8 +321,14 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		}
 		break;
 	case IOMMUFD_OBJ_HWPT_PAGING:
+		rc = hwpt_alloc_nested(ucmd,
+				       container_of(pt_obj,
+						    struct iommufd_hwpt_paging,
+						    common.obj),
+				       idev, fault);
+		goto out_put_pt;
 	case IOMMUFD_OBJ_VIOMMU:
-		/* Nested page tables need the vIOMMU work of a later change. */
+		/* vIOMMUs come with a later change. */
 		rc = -EOPNOTSUPP;
 		goto out_put_pt;
 	default:
@@ -220,11 +339,14 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	ioas = container_of(pt_obj, struct iommufd_ioas, obj);
 	mutex_lock(&ioas->mutex);
 	hwpt_paging = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev,
-						cmd->flags);
+						cmd->flags &
+						~IOMMU_HWPT_FAULT_ID_VALID);
 	if (IS_ERR(hwpt_paging)) {
 		rc = PTR_ERR(hwpt_paging);
 		goto out_unlock;
 	}
+	if (fault)
+		iommufd_hwpt_set_fault(&hwpt_paging->common, fault);
 
 	cmd->out_hwpt_id = hwpt_paging->common.obj.id;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
@@ -237,33 +359,74 @@ out_unlock:
 	mutex_unlock(&ioas->mutex);
 out_put_pt:
 	iommufd_put_object(ucmd->ictx, pt_obj);
+out_put_fault:
+	if (fault)
+		iommufd_fault_put(ucmd, fault);
 out_put_idev:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;
 }
 
+/*
+ * The driver works through the array in order and stops at the first
+ * request it cannot carry out; entry_num goes back to user space as the
+ * number of requests handled, on failure too.
+ */
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array reqs = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+	};
 	struct iommufd_object *obj;
+	struct iommu_domain *domain;
 	int rc;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
+	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len)) {
+		rc = -EINVAL;
+		reqs.entry_num = 0;
+		goto out_respond;
+	}
 
 	obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	/*
-	 * Only user-managed page tables (nested HWPTs, vIOMMUs) have caches
-	 * user space must flush; paging HWPTs are flushed by the kernel.
+	 * Only page tables user space manages have caches it must flush:
+	 * paging HWPTs are flushed by the kernel (EINVAL, as in v6.17), and
+	 * vIOMMUs come with a later change.
 	 */
-	if (obj->type == IOMMUFD_OBJ_HWPT_NESTED ||
-	    obj->type == IOMMUFD_OBJ_VIOMMU)
+	switch (obj->type) {
+	case IOMMUFD_OBJ_HWPT_NESTED:
+		domain = container_of(obj, struct iommufd_hw_pagetable,
+				      obj)->domain;
+		if (!domain->ops->cache_invalidate_user) {
+			rc = -EOPNOTSUPP;
+			reqs.entry_num = 0;
+			break;
+		}
+		rc = domain->ops->cache_invalidate_user(domain, &reqs);
+		break;
+	case IOMMUFD_OBJ_VIOMMU:
 		rc = -EOPNOTSUPP;
-	else
+		reqs.entry_num = 0;
+		break;
+	default:
 		rc = -EINVAL;
+		reqs.entry_num = 0;
+		break;
+	}
 	iommufd_put_object(ucmd->ictx, obj);
+
+out_respond:
+	cmd->entry_num = reqs.entry_num;
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)) && !rc)
+		rc = -EFAULT;
 	return rc;
 }
 

@@ -16,20 +16,28 @@
  *  2. iommufd_ctx::ioas_creation_lock  creating the VFIO compatibility IOAS
  *  3. iommufd_ioas::mutex              the paging HWPTs of one IOAS
  *  4. iommufd_group::lock              attach, replace, detach of one group
- *  5. iommufd_access::ioas_lock        which IOAS an access pins from
- *  6. io_pagetable::domains_rwsem      the domains and accesses of an IOAS
- *  7. io_pagetable::iova_rwsem         the IOVA trees of an IOAS
- *  8. iopt_pages::mutex                one pages at a time; also the global
+ *  5. iommufd_fault::mutex             reading, answering and draining the
+ *                                      queue of one FAULT object (fault.c)
+ *  6. iommufd_access::ioas_lock        which IOAS an access pins from
+ *  7. io_pagetable::domains_rwsem      the domains and accesses of an IOAS
+ *  8. io_pagetable::iova_rwsem         the IOVA trees of an IOAS
+ *  9. iopt_pages::mutex                one pages at a time; also the global
  *                                      change_source_lock of pages.c
  *                                      comes before it
- *  9. the source mm's mmap_lock        taken by GUP under iopt_pages::mutex
- * 10. xarray spinlocks                 ictx->objects, ictx->groups,
- *                                      io_pagetable::domains and ::accesses:
- *                                      innermost; nothing sleeps under them
+ * 10. the source mm's mmap_lock        taken by GUP under iopt_pages::mutex
+ * 11. spinlocks                        the xarrays' (ictx->objects,
+ *                                      ictx->groups, io_pagetable::domains
+ *                                      and ::accesses) and
+ *                                      iommufd_fault::lock: innermost;
+ *                                      nothing sleeps under them
  *
- * An access's unmap callback is called with none of 3-10 held: IOAS_UNMAP
+ * An access's unmap callback is called with none of 3-11 held: IOAS_UNMAP
  * drops the io_pagetable locks first, and a move drops ioas_lock. The
- * callback may therefore unpin (which takes 5, 7 and 8).
+ * callback may therefore unpin (which takes 6, 8 and 9). The IOMMU core's
+ * own locks (the iommu_group's mutex, a device's fault parameters) are
+ * taken under 4 and never around 5. The core calls the fault handler with
+ * none of ours held (the mock's trigger holds 4), and the handler takes
+ * only iommufd_fault::lock.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -260,14 +268,19 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 			unsigned long arg);
 
+struct iommufd_fault;
+
 /**
  * struct iommufd_hw_pagetable - what every HWPT has: an iommu_domain
  * @obj: object header
  * @domain: the domain; owned by the HWPT
+ * @fault: where the domain's I/O page faults go (IOMMU_HWPT_FAULT_ID_VALID),
+ *         with a long-term reference; NULL if they are not handled
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommu_domain *domain;
+	struct iommufd_fault *fault;
 };
 
 /**
@@ -290,6 +303,19 @@ struct iommufd_hwpt_paging {
 	bool nest_parent : 1;
 };
 
+/**
+ * struct iommufd_hwpt_nested - a HWPT whose first-stage table user space
+ *                              manages (IOMMUFD_OBJ_HWPT_NESTED)
+ * @common: the HWPT; its domain is an IOMMU_DOMAIN_NESTED
+ * @parent: the paging HWPT (allocated with IOMMU_HWPT_ALLOC_NEST_PARENT)
+ *          that translates the output of @common's table; a long-term
+ *          reference on it is held until the nested HWPT is destroyed
+ */
+struct iommufd_hwpt_nested {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_hwpt_paging *parent;
+};
+
 static inline struct iommufd_hwpt_paging *
 to_hwpt_paging(struct iommufd_hw_pagetable *hwpt)
 {
@@ -307,10 +333,34 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 void iommufd_hwpt_paging_abort(struct iommufd_object *obj);
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
+
+/* fault.c */
+int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+void iommufd_fault_destroy(struct iommufd_object *obj);
+struct iommufd_fault *iommufd_fault_get(struct iommufd_ucmd *ucmd, u32 id);
+void iommufd_fault_put(struct iommufd_ucmd *ucmd, struct iommufd_fault *fault);
+int iommufd_fault_iopf_handler(struct iopf_group *group);
+void iommufd_fault_drain(struct iommufd_fault *fault, struct device *dev);
+void iommufd_hwpt_set_fault(struct iommufd_hw_pagetable *hwpt,
+			    struct iommufd_fault *fault);
+void iommufd_hwpt_put_fault(struct iommufd_hw_pagetable *hwpt);
+
+/**
+ * struct iommufd_attach_handle - how the IOMMU core knows our attachment
+ * @handle: the core's part; its domain is the one the group is attached to
+ * @dev_id: the device whose ID I/O page faults through this attachment are
+ *          reported with: the group's first attached device. Written
+ *          under the group's lock, read by the fault handler without it.
+ */
+struct iommufd_attach_handle {
+	struct iommu_attach_handle handle;
+	u32 dev_id;
+};
 
 /**
  * struct iommufd_group - the devices of one iommu_group bound to a context
@@ -322,6 +372,8 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
  * @hwpt: the HWPT the group is attached to, or NULL
  * @device_list: the bound devices of the group that are attached to @hwpt
  * @sw_msi_start: the software MSI window of the group's devices, if any
+ * @handle: given to the IOMMU core with every attach and replace of the
+ *          group; protected by @lock
  */
 struct iommufd_group {
 	struct kref ref;
@@ -331,6 +383,7 @@ struct iommufd_group {
 	struct iommufd_hw_pagetable *hwpt;
 	struct list_head device_list;
 	phys_addr_t sw_msi_start;
+	struct iommufd_attach_handle handle;
 };
 
 /**
@@ -341,6 +394,9 @@ struct iommufd_group {
  * @group_item: in @igroup->device_list while attached
  * @dev: the device
  * @enforce_cache_coherency: its IOMMU can block non-coherent DMA
+ * @iopf_enabled: I/O page faults are turned on for it, because its group
+ *                is attached to a HWPT with a FAULT object; under the
+ *                group's lock
  */
 struct iommufd_device {
 	struct iommufd_object obj;
@@ -349,6 +405,7 @@ struct iommufd_device {
 	struct list_head group_item;
 	struct device *dev;
 	bool enforce_cache_coherency;
+	bool iopf_enabled;
 };
 
 static inline struct iommufd_device *

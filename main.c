@@ -108,6 +108,12 @@ static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 		.destroy = iommufd_hwpt_paging_destroy,
 		.abort = iommufd_hwpt_paging_abort,
 	},
+	[IOMMUFD_OBJ_HWPT_NESTED] = {
+		.destroy = iommufd_hwpt_nested_destroy,
+	},
+	[IOMMUFD_OBJ_FAULT] = {
+		.destroy = iommufd_fault_destroy,
+	},
 	[IOMMUFD_OBJ_ACCESS] = {
 		.destroy = iommufd_access_destroy_object,
 	},
@@ -529,6 +535,7 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
  */
 union ucmd_buffer {
 	struct iommu_destroy destroy;
+	struct iommu_fault_alloc fault;
 	struct iommu_hw_info info;
 	struct iommu_hwpt_alloc hwpt;
 	struct iommu_hwpt_invalidate cache;
@@ -600,6 +607,8 @@ static const struct iommufd_ioctl_desc iommufd_ioctl_descs[] = {
 		  struct iommu_hwpt_set_dirty_tracking, __reserved),
 	UCMD_DESC(HWPT_GET_DIRTY_BITMAP, iommufd_hwpt_get_dirty_bitmap,
 		  struct iommu_hwpt_get_dirty_bitmap, data),
+	UCMD_DESC(FAULT_QUEUE_ALLOC, iommufd_fault_alloc,
+		  struct iommu_fault_alloc, out_fault_fd),
 	UCMD_DESC(IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
 		  struct iommu_ioas_change_process, __reserved),
 	UCMD_DESC(IOAS_MAP_FILE, iommufd_ioas_map_file,

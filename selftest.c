@@ -304,6 +304,94 @@ static int mock_read_and_clear_dirty(struct iommu_domain *domain,
 	return 0;
 }
 
+/*
+ * Nested mock domains: the first stage is pretend, described only by the
+ * value every entry of a pretend IOTLB starts with; invalidations reset
+ * entries to 0, so tests can see exactly which requests were carried out.
+ */
+struct mock_nested_domain {
+	struct iommu_domain domain;
+	u32 iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
+};
+
+static struct mock_nested_domain *to_mock_nested(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_nested_domain, domain);
+}
+
+static void mock_nested_free(struct iommu_domain *domain)
+{
+	kfree(to_mock_nested(domain));
+}
+
+/* Requests are carried out in order up to the first bad one. */
+static int mock_nested_invalidate(struct iommu_domain *domain,
+				  struct iommu_user_data_array *reqs)
+{
+	const u32 type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST;
+	struct mock_nested_domain *nested = to_mock_nested(domain);
+	u32 done;
+	int rc = 0;
+
+	for (done = 0; done != reqs->entry_num; done++) {
+		struct iommu_hwpt_invalidate_selftest req;
+
+		rc = iommu_copy_struct_from_user_array(&req, reqs, type, done,
+						       iotlb_id);
+		if (rc)
+			break;
+		if (req.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		if (req.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			memset(nested->iotlb, 0, sizeof(nested->iotlb));
+			continue;
+		}
+		if (req.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+			rc = -EINVAL;
+			break;
+		}
+		nested->iotlb[req.iotlb_id] = 0;
+	}
+	reqs->entry_num = done;
+	return rc;
+}
+
+static const struct iommu_domain_ops mock_nested_ops = {
+	.attach_dev = mock_attach_nop,
+	.free = mock_nested_free,
+	.cache_invalidate_user = mock_nested_invalidate,
+};
+
+static struct iommu_domain *
+mock_nested_alloc(struct iommu_domain *parent,
+		  const struct iommu_user_data *user_data)
+{
+	struct mock_nested_domain *nested;
+	struct iommu_hwpt_selftest data;
+	unsigned int i;
+	int rc;
+
+	if (parent->ops != &mock_paging_ops)
+		return ERR_PTR(-EINVAL);
+	if (user_data->type != IOMMU_HWPT_DATA_SELFTEST)
+		return ERR_PTR(-EOPNOTSUPP);
+	rc = iommu_copy_struct_from_user(&data, user_data,
+					 IOMMU_HWPT_DATA_SELFTEST, iotlb);
+	if (rc)
+		return ERR_PTR(rc);
+
+	nested = kzalloc(sizeof(*nested), GFP_KERNEL);
+	if (!nested)
+		return ERR_PTR(-ENOMEM);
+	nested->domain.type = IOMMU_DOMAIN_NESTED;
+	nested->domain.ops = &mock_nested_ops;
+	for (i = 0; i != MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
+		nested->iotlb[i] = data.iotlb;
+	return &nested->domain;
+}
+
 static const struct iommu_dirty_ops mock_dirty_ops = {
 	.set_dirty_tracking = mock_set_dirty_tracking,
 	.read_and_clear_dirty = mock_read_and_clear_dirty,
@@ -320,8 +408,12 @@ mock_domain_alloc_user(struct device *dev, u32 flags,
 	const u32 valid = IOMMU_HWPT_ALLOC_NEST_PARENT |
 			  IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 
-	/* Nested mock domains come with that feature. */
-	if (parent || user_data || (flags & ~valid))
+	if (parent) {
+		if (flags || !user_data)
+			return ERR_PTR(-EOPNOTSUPP);
+		return mock_nested_alloc(parent, user_data);
+	}
+	if (user_data || (flags & ~valid))
 		return ERR_PTR(-EOPNOTSUPP);
 	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
 	    (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
@@ -369,6 +461,30 @@ static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
 	return info;
 }
 
+/* Mock devices all can fault; their faults queue here once turned on. */
+static struct iopf_queue *mock_iopf_queue;
+
+static int mock_dev_enable_feat(struct device *dev, enum iommu_dev_features f)
+{
+	if (f != IOMMU_DEV_FEAT_IOPF)
+		return -ENODEV;
+	return iopf_queue_add_device(mock_iopf_queue, dev);
+}
+
+static int mock_dev_disable_feat(struct device *dev, enum iommu_dev_features f)
+{
+	if (f != IOMMU_DEV_FEAT_IOPF)
+		return -ENODEV;
+	iopf_queue_remove_device(mock_iopf_queue, dev);
+	return 0;
+}
+
+/* Nothing waits on the far side of a mock device's page request. */
+static void mock_page_response(struct device *dev, struct iopf_fault *evt,
+			       struct iommu_page_response *msg)
+{
+}
+
 static struct iommu_device *mock_probe_device(struct device *dev)
 {
 	if (!iommufd_selftest_is_mock_dev(dev))
@@ -384,6 +500,11 @@ static const struct iommu_ops mock_ops = {
 	.domain_alloc_user = mock_domain_alloc_user,
 	.probe_device = mock_probe_device,
 	.device_group = generic_device_group,
+	.dev_enable_feat = mock_dev_enable_feat,
+	.dev_disable_feat = mock_dev_disable_feat,
+	.page_response = mock_page_response,
+	/* PASID faults may go to a nested domain on the RID. */
+	.user_pasid_table = true,
 	.default_domain = &mock_blocking_domain,
 	.blocked_domain = &mock_blocking_domain,
 	.default_domain_ops = &mock_paging_ops,
@@ -643,6 +764,77 @@ static int test_md_check_map(struct iommufd_ucmd *ucmd,
 		}
 	}
 	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
+/*
+ * Have the mock device behind the DEVICE object trigger_iopf.dev_id raise
+ * a one-fault page request group. The group's lock is held so that the
+ * device's attachment (the HWPT and FAULT object the fault goes to) holds
+ * still while the IOMMU core delivers it.
+ */
+static int test_trigger_iopf(struct iommufd_ucmd *ucmd,
+			     struct iommu_test_cmd *cmd)
+{
+	u32 perm = cmd->trigger_iopf.perm;
+	struct iopf_fault event = {};
+	struct iommufd_device *idev;
+	int rc;
+
+	if (perm & ~(IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE |
+		     IOMMU_PGFAULT_PERM_EXEC | IOMMU_PGFAULT_PERM_PRIV))
+		return -EINVAL;
+	idev = iommufd_get_device(ucmd, cmd->trigger_iopf.dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	if (!iommufd_selftest_is_mock_dev(idev->dev)) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+
+	event.fault.type = IOMMU_FAULT_PAGE_REQ;
+	event.fault.prm.flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+	if (cmd->trigger_iopf.pasid != IOMMU_NO_PASID)
+		event.fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+	event.fault.prm.pasid = cmd->trigger_iopf.pasid;
+	event.fault.prm.grpid = cmd->trigger_iopf.grpid;
+	if (perm & IOMMU_PGFAULT_PERM_READ)
+		event.fault.prm.perm |= IOMMU_FAULT_PERM_READ;
+	if (perm & IOMMU_PGFAULT_PERM_WRITE)
+		event.fault.prm.perm |= IOMMU_FAULT_PERM_WRITE;
+	if (perm & IOMMU_PGFAULT_PERM_EXEC)
+		event.fault.prm.perm |= IOMMU_FAULT_PERM_EXEC;
+	if (perm & IOMMU_PGFAULT_PERM_PRIV)
+		event.fault.prm.perm |= IOMMU_FAULT_PERM_PRIV;
+	event.fault.prm.addr = cmd->trigger_iopf.addr;
+
+	mutex_lock(&idev->igroup->lock);
+	rc = iommu_report_device_fault(idev->dev, &event);
+	mutex_unlock(&idev->igroup->lock);
+out_put:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
+
+/* Compare entry check_iotlb.id of the nested mock HWPT @id's pretend IOTLB. */
+static int test_md_check_iotlb(struct iommufd_ucmd *ucmd,
+			       struct iommu_test_cmd *cmd)
+{
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *obj;
+	int rc = 0;
+
+	if (cmd->check_iotlb.id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX)
+		return -EINVAL;
+	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if (hwpt->domain->ops != &mock_nested_ops ||
+	    to_mock_nested(hwpt->domain)->iotlb[cmd->check_iotlb.id] !=
+		    cmd->check_iotlb.iotlb)
+		rc = -EINVAL;
+	iommufd_put_object(ucmd->ictx, obj);
 	return rc;
 }
 
@@ -1115,6 +1307,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return test_access_rw(ucmd, cmd);
 	case IOMMU_TEST_OP_DIRTY:
 		return test_dirty(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+		return test_md_check_iotlb(ucmd, cmd);
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return test_trigger_iopf(ucmd, cmd);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		if (cmd->memory_limit.limit < TEST_MEMORY_LIMIT_MIN)
 			return -EINVAL;
@@ -1132,9 +1328,14 @@ int __init iommufd_test_init(void)
 	dbgfs_root = fault_create_debugfs_attr("fail_iommufd", NULL,
 					       &fail_iommufd);
 
+	mock_iopf_queue = iopf_queue_alloc("mock-iopfq");
+	if (!mock_iopf_queue) {
+		rc = -ENOMEM;
+		goto err_dbgfs;
+	}
 	rc = bus_register(&iommufd_mock_bus_type);
 	if (rc)
-		goto err_dbgfs;
+		goto err_iopf;
 	rc = iommu_device_sysfs_add(&mock_iommu_device, NULL, NULL, "%s",
 				    "iommufd-mock");
 	if (rc)
@@ -1150,6 +1351,8 @@ err_sysfs:
 	iommu_device_sysfs_remove(&mock_iommu_device);
 err_bus:
 	bus_unregister(&iommufd_mock_bus_type);
+err_iopf:
+	iopf_queue_free(mock_iopf_queue);
 err_dbgfs:
 	debugfs_remove_recursive(dbgfs_root);
 	return rc;
@@ -1161,5 +1364,6 @@ void iommufd_test_exit(void)
 				    &mock_bus_nb);
 	iommu_device_sysfs_remove(&mock_iommu_device);
 	bus_unregister(&iommufd_mock_bus_type);
+	iopf_queue_free(mock_iopf_queue);
 	debugfs_remove_recursive(dbgfs_root);
 }

@@ -393,4 +393,55 @@ TEST_F(inject, dirty_paths)
 	SWEEP(mapped_prep, dirty_paths);
 }
 
+/*
+ * hw_pagetable.c, fault.c and device.c: a FAULT object, a nesting parent,
+ * a nested HWPT delivering faults to it, the device moved onto it, a fault
+ * raised, read and answered, an invalidation, and the way back.
+ */
+static int nested_fault_paths(struct ctx *c)
+{
+	struct iommu_hwpt_invalidate_selftest req = {};
+	struct iommu_hwpt_invalidate inv = {
+		.size = sizeof(inv),
+		.data_uptr = (uintptr_t)&req,
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		.entry_len = sizeof(req),
+		.entry_num = 1,
+	};
+	struct iommu_hwpt_pgfault f;
+	uint32_t fault_id, parent = 0, nested = 0, pt;
+	int ffd = -1, rc;
+
+	rc = fault_alloc(c->fd, &fault_id, &ffd) ?:
+	     hwpt_alloc(c->fd, c->idev, c->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
+			&parent) ?:
+	     mock_nested_alloc(c->fd, c->idev, parent, fault_id, &nested);
+	if (rc)
+		goto out;
+	pt = nested;
+	inv.hwpt_id = nested;
+	rc = mock_replace(c->fd, c->stdev, &pt) ?:
+	     trigger_iopf(c->fd, c->idev, 0, 1, 0x1000) ?:
+	     xioctl(c->fd, IOMMU_HWPT_INVALIDATE, &inv);
+	if (rc)
+		goto out;
+	if (read(ffd, &f, sizeof(f)) != sizeof(f)) {
+		rc = -errno ?: -EIO;
+		goto out;
+	}
+	pt = c->ioas;
+	rc = fault_respond(ffd, f.cookie, IOMMUFD_PAGE_RESP_SUCCESS) ?:
+	     mock_replace(c->fd, c->stdev, &pt) ?:
+	     obj_destroy(c->fd, nested) ?: obj_destroy(c->fd, parent);
+out:
+	if (ffd >= 0)
+		close(ffd);
+	return rc;
+}
+
+TEST_F(inject, nested_fault_paths)
+{
+	SWEEP(mapped_prep, nested_fault_paths);
+}
+
 TEST_HARNESS_MAIN

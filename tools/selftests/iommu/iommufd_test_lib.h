@@ -220,6 +220,92 @@ static inline long mark_dirty(int fd, uint32_t hwpt, uint64_t iova,
 	return rc ? rc : (long)cmd.dirty.out_nr_dirty;
 }
 
+/*
+ * IOMMU_HWPT_ALLOC with everything: @fault_id is used with
+ * IOMMU_HWPT_FAULT_ID_VALID in @flags, driver data for nested HWPTs.
+ */
+static inline int hwpt_alloc_full(int fd, uint32_t idev, uint32_t pt_id,
+				  uint32_t flags, uint32_t fault_id,
+				  uint32_t data_type, void *data,
+				  uint32_t data_len, uint32_t *hwpt)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = idev,
+		.pt_id = pt_id,
+		.fault_id = fault_id,
+		.data_type = data_type,
+		.data_len = data_len,
+		.data_uptr = (uintptr_t)data,
+	};
+	int rc = xioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+
+	if (!rc)
+		*hwpt = cmd.out_hwpt_id;
+	return rc;
+}
+
+/* A nested mock HWPT on @parent, delivering faults to @fault_id if not 0. */
+static inline int mock_nested_alloc(int fd, uint32_t idev, uint32_t parent,
+				    uint32_t fault_id, uint32_t *hwpt)
+{
+	struct iommu_hwpt_selftest data = {
+		.iotlb = IOMMU_TEST_IOTLB_DEFAULT,
+	};
+
+	return hwpt_alloc_full(fd, idev, parent,
+			       fault_id ? IOMMU_HWPT_FAULT_ID_VALID : 0,
+			       fault_id, IOMMU_HWPT_DATA_SELFTEST, &data,
+			       sizeof(data), hwpt);
+}
+
+/* IOMMU_FAULT_QUEUE_ALLOC: the object's ID and its fd. */
+static inline int fault_alloc(int fd, uint32_t *id, int *ffd)
+{
+	struct iommu_fault_alloc cmd = { .size = sizeof(cmd) };
+	int rc = xioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd);
+
+	if (!rc) {
+		*id = cmd.out_fault_id;
+		*ffd = cmd.out_fault_fd;
+	}
+	return rc;
+}
+
+/* The mock device of DEVICE @idev raises a one-fault group. */
+static inline int trigger_iopf(int fd, uint32_t idev, uint32_t pasid,
+			       uint32_t grpid, uint64_t addr)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_TRIGGER_IOPF,
+		.trigger_iopf = {
+			.dev_id = idev,
+			.pasid = pasid,
+			.grpid = grpid,
+			.perm = IOMMU_PGFAULT_PERM_READ |
+				IOMMU_PGFAULT_PERM_WRITE,
+			.addr = addr,
+		},
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+/* Answer the fault group @cookie on the FAULT fd @ffd. */
+static inline int fault_respond(int ffd, uint32_t cookie, uint32_t code)
+{
+	struct iommu_hwpt_page_response resp = {
+		.cookie = cookie,
+		.code = code,
+	};
+	ssize_t got = write(ffd, &resp, sizeof(resp));
+
+	if (got < 0)
+		return -errno;
+	return got == sizeof(resp) ? 0 : -EIO;
+}
+
 /* Anonymous memory aligned to 2 MiB and faulted in. */
 static inline void *alloc_buffer(size_t len)
 {

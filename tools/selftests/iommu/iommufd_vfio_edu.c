@@ -230,6 +230,47 @@ TEST_F(vfio_edu, explicit_hwpt)
 	EXPECT_EQ(0, obj_destroy(self->fd, alloc.out_hwpt_id));
 }
 
+/* The value of a hex sysfs attribute, or 0 if it cannot be read. */
+static uint64_t sysfs_hex(const char *path)
+{
+	unsigned long long val = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%llx", &val) != 1)
+			val = 0;
+		fclose(f);
+	}
+	return val;
+}
+
+/*
+ * GET_HW_INFO describes the real IOMMU: VT-d's capability registers, as
+ * the intel-iommu driver also shows them in sysfs.
+ */
+TEST_F(vfio_edu, hw_info_is_the_vtd_registers)
+{
+	struct iommu_hw_info_vtd vtd = {};
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = self->edu.devid,
+		.data_len = sizeof(vtd),
+		.data_uptr = (uintptr_t)&vtd,
+	};
+	uint64_t cap = sysfs_hex("/sys/class/iommu/dmar0/intel-iommu/cap");
+	uint64_t ecap = sysfs_hex("/sys/class/iommu/dmar0/intel-iommu/ecap");
+
+	ASSERT_EQ(0, xioctl(self->fd, IOMMU_GET_HW_INFO, &cmd));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, cmd.out_data_type);
+	EXPECT_EQ(sizeof(vtd), cmd.data_len);
+	ASSERT_NE(0, cap);
+	EXPECT_EQ(cap, vtd.cap_reg);
+	EXPECT_EQ(ecap, vtd.ecap_reg);
+	EXPECT_EQ(0, vtd.__reserved);
+	/* QEMU's VT-d tracks no dirty pages: the capability says so. */
+	EXPECT_EQ(0, cmd.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING);
+}
+
 /* A second edu device on the same IOAS shares the automatic HWPT. */
 TEST_F(vfio_edu, two_devices_share_hwpt)
 {
