@@ -6,15 +6,11 @@
 
 ifneq ($(KERNELRELEASE),)
 
-iommufd-y := \
-	device.o \
-	fault.o \
-	hw_pagetable.o \
-	io_pagetable.o \
-	ioas.o \
-	main.o \
-	pages.o \
-	vfio_compat.o
+# The file and its objects; address spaces and pinned pages; devices and
+# the page tables they use; VFIO's view.
+iommufd-y := main.o ioas.o io_pagetable.o pages.o
+iommufd-y += device.o hw_pagetable.o fault.o
+iommufd-y += vfio_compat.o
 
 iommufd-$(CONFIG_IOMMUFD_TEST) += selftest.o
 

@@ -339,12 +339,23 @@ void iommufd_fault_destroy(struct iommufd_object *obj)
 	mutex_destroy(&fault->mutex);
 }
 
+/* An empty queue; cookies start at 1. */
+static void fault_init(struct iommufd_fault *fault, struct iommufd_ctx *ictx)
+{
+	fault->ictx = ictx;
+	spin_lock_init(&fault->lock);
+	mutex_init(&fault->mutex);
+	init_waitqueue_head(&fault->wait_queue);
+	xa_init_flags(&fault->response, XA_FLAGS_ALLOC1);
+	INIT_LIST_HEAD(&fault->deliver);
+}
+
 int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_fault_alloc *cmd = ucmd->cmd;
-	struct iommufd_fault *fault;
 	struct file *filep;
-	int fdno, rc;
+	struct iommufd_fault *fault;
+	int fd, rc;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
@@ -353,41 +364,36 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 				     IOMMUFD_OBJ_FAULT);
 	if (IS_ERR(fault))
 		return PTR_ERR(fault);
-	fault->ictx = ucmd->ictx;
-	mutex_init(&fault->mutex);
-	xa_init_flags(&fault->response, XA_FLAGS_ALLOC1);
-	spin_lock_init(&fault->lock);
-	INIT_LIST_HEAD(&fault->deliver);
-	init_waitqueue_head(&fault->wait_queue);
+	fault_init(fault, ucmd->ictx);
 
-	fdno = get_unused_fd_flags(O_CLOEXEC);
-	if (fdno < 0) {
-		rc = fdno;
+	/* Both numbers go out first: after the file exists, nothing fails. */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	rc = fd < 0 ? fd : 0;
+	if (rc)
 		goto out_abort;
-	}
+	cmd->out_fault_fd = fd;
 	cmd->out_fault_id = fault->obj.id;
-	cmd->out_fault_fd = fdno;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc)
-		goto out_put_fdno;
+		goto out_put_fd;
 
-	/* Last, as nothing can fail after it: a file is only undone by fput. */
+	/* Only fput() could undo a file, and fput() releases later. */
 	filep = anon_inode_getfile("[iommufd-pgfault]", &iommufd_fault_fops,
 				   fault, O_RDWR);
 	if (IS_ERR(filep)) {
 		rc = PTR_ERR(filep);
-		goto out_put_fdno;
+		goto out_put_fd;
 	}
 	fault->filep = filep;
 	/* The file's references, dropped by fault_release(). */
 	iommufd_ctx_get(fault->ictx);
 	iommufd_object_add_user(&fault->obj);
 	iommufd_object_finalize(ucmd->ictx, &fault->obj);
-	fd_install(fdno, filep);
+	fd_install(fd, filep);
 	return 0;
 
-out_put_fdno:
-	put_unused_fd(fdno);
+out_put_fd:
+	put_unused_fd(fd);
 out_abort:
 	iommufd_object_abort_and_destroy(ucmd->ictx, &fault->obj);
 	return rc;

@@ -367,6 +367,9 @@ out_put_idev:
 	return rc;
 }
 
+/* At most this many requests per call, each at most a page. */
+#define IOMMU_HWPT_INVALIDATE_MAX_ENTRIES BIT(19)
+
 /*
  * The driver works through the array in order and stops at the first
  * request it cannot carry out; entry_num goes back to user space as the
@@ -375,27 +378,33 @@ out_put_idev:
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	/* entry_num: none handled, unless the driver gets to say otherwise. */
 	struct iommu_user_data_array reqs = {
 		.type = cmd->data_type,
 		.uptr = u64_to_user_ptr(cmd->data_uptr),
 		.entry_len = cmd->entry_len,
-		.entry_num = cmd->entry_num,
 	};
 	struct iommufd_object *obj;
 	struct iommu_domain *domain;
 	int rc;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
-	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len)) {
+	if (cmd->__reserved) {
+		rc = -EOPNOTSUPP;
+		goto out_respond;
+	}
+	if (cmd->entry_num &&
+	    (!cmd->data_uptr || !cmd->entry_len ||
+	     cmd->entry_len > PAGE_SIZE ||
+	     cmd->entry_num > IOMMU_HWPT_INVALIDATE_MAX_ENTRIES)) {
 		rc = -EINVAL;
-		reqs.entry_num = 0;
 		goto out_respond;
 	}
 
 	obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id, IOMMUFD_OBJ_ANY);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
+	if (IS_ERR(obj)) {
+		rc = PTR_ERR(obj);
+		goto out_respond;
+	}
 	/*
 	 * Only page tables user space manages have caches it must flush:
 	 * paging HWPTs are flushed by the kernel (EINVAL, as in v6.17), and
@@ -407,26 +416,25 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 				      obj)->domain;
 		if (!domain->ops->cache_invalidate_user) {
 			rc = -EOPNOTSUPP;
-			reqs.entry_num = 0;
 			break;
 		}
+		reqs.entry_num = cmd->entry_num;
 		rc = domain->ops->cache_invalidate_user(domain, &reqs);
 		break;
 	case IOMMUFD_OBJ_VIOMMU:
 		rc = -EOPNOTSUPP;
-		reqs.entry_num = 0;
 		break;
 	default:
 		rc = -EINVAL;
-		reqs.entry_num = 0;
 		break;
 	}
 	iommufd_put_object(ucmd->ictx, obj);
 
 out_respond:
 	cmd->entry_num = reqs.entry_num;
-	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)) && !rc)
-		rc = -EFAULT;
+	/* Without the count user space learns nothing: that comes first. */
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
+		return -EFAULT;
 	return rc;
 }
 

@@ -336,6 +336,8 @@ static int mock_nested_invalidate(struct iommu_domain *domain,
 	for (done = 0; done != reqs->entry_num; done++) {
 		struct iommu_hwpt_invalidate_selftest req;
 
+		cond_resched();
+
 		rc = iommu_copy_struct_from_user_array(&req, reqs, type, done,
 						       iotlb_id);
 		if (rc)

@@ -9,8 +9,10 @@
  * most one "compatibility" IOAS, ictx->vfio_ioas, that they use. It is a
  * plain pointer into the object table: it does not keep the IOAS alive,
  * and destroying the IOAS clears it (main.c does so under the table lock).
- * It is read and written under the object table's xarray lock; creating
- * one is serialized by ictx->ioas_creation_lock. VFIO creates it when a
+ * It is read under the object table's xarray lock and written under that
+ * lock too; every writer but destroy also holds ictx->ioas_creation_lock,
+ * as does the switch to no-IOMMU mode, so creating one decides and
+ * publishes without another writer in between. VFIO creates it when a
  * group joins the file as its container; user space can also name one
  * (IOMMU_VFIO_IOAS).
  *
@@ -61,28 +63,31 @@ static struct iommufd_ioas *compat_ioas_get_or_create(struct iommufd_ctx *ictx)
 	if (ioas)
 		return ioas;
 
+	/*
+	 * Everything that sets vfio_ioas or no-IOMMU mode holds this lock,
+	 * so what is decided here stays true until the IOAS is published.
+	 */
 	down_write(&ictx->ioas_creation_lock);
 	ioas = compat_ioas_get(ictx);
 	if (ioas)
 		goto out_unlock;
-	ioas = iommufd_ioas_alloc(ictx);
-	if (IS_ERR(ioas))
-		goto out_unlock;
-	/* The short-term reference the caller gets. */
-	WARN_ON(!iommufd_object_try_lookup(&ioas->obj));
-
-	/* A no-IOMMU container has no IOAS; decided under the same lock. */
-	xa_lock(&ictx->objects);
-	if (!ictx->no_iommu_mode)
-		ictx->vfio_ioas = ioas;
-	xa_unlock(&ictx->objects);
-	if (ictx->vfio_ioas != ioas) {
-		iommufd_put_object(ictx, &ioas->obj);
-		iommufd_object_abort_and_destroy(ictx, &ioas->obj);
+	if (ictx->no_iommu_mode) {
+		/* A no-IOMMU container has no IOAS. */
 		ioas = ERR_PTR(-EINVAL);
 		goto out_unlock;
 	}
+	ioas = iommufd_ioas_alloc(ictx);
+	if (IS_ERR(ioas))
+		goto out_unlock;
+	/*
+	 * The caller's short-term reference, taken before the IOAS is in the
+	 * table: from then on IOMMU_DESTROY of it fails with EBUSY.
+	 */
+	WARN_ON(!iommufd_object_try_lookup(&ioas->obj));
 	iommufd_object_finalize(ictx, &ioas->obj);
+	xa_lock(&ictx->objects);
+	ictx->vfio_ioas = ioas;
+	xa_unlock(&ictx->objects);
 out_unlock:
 	up_write(&ictx->ioas_creation_lock);
 	return ioas;
@@ -137,15 +142,27 @@ int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
 {
 	int rc = 0;
 
+	down_write(&ictx->ioas_creation_lock);
 	xa_lock(&ictx->objects);
 	if (ictx->vfio_ioas)
 		rc = -EINVAL;
 	else
 		ictx->no_iommu_mode = true;
 	xa_unlock(&ictx->objects);
+	up_write(&ictx->ioas_creation_lock);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
+
+/* Name (or, with NULL, forget) the compatibility IOAS. */
+static void compat_ioas_set(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas)
+{
+	down_write(&ictx->ioas_creation_lock);
+	xa_lock(&ictx->objects);
+	ictx->vfio_ioas = ioas;
+	xa_unlock(&ictx->objects);
+	up_write(&ictx->ioas_creation_lock);
+}
 
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 {
@@ -168,15 +185,11 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 		ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
 		if (IS_ERR(ioas))
 			return PTR_ERR(ioas);
-		xa_lock(&ucmd->ictx->objects);
-		ucmd->ictx->vfio_ioas = ioas;
-		xa_unlock(&ucmd->ictx->objects);
+		compat_ioas_set(ucmd->ictx, ioas);
 		iommufd_put_object(ucmd->ictx, &ioas->obj);
 		return 0;
 	case IOMMU_VFIO_IOAS_CLEAR:
-		xa_lock(&ucmd->ictx->objects);
-		ucmd->ictx->vfio_ioas = NULL;
-		xa_unlock(&ucmd->ictx->objects);
+		compat_ioas_set(ucmd->ictx, NULL);
 		return 0;
 	default:
 		rc = -EOPNOTSUPP;

@@ -34,7 +34,8 @@ kind_tree() {
 kind_fragments() {
 	case $1 in
 	debug) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/debug.config" ;;
-	perf|upstream) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/perf.config" ;;
+	perf) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/perf.config" ;;
+	upstream) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/perf.config $ROOT/tools/kconfig/upstream.config" ;;
 	lint) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/perf.config $ROOT/tools/kconfig/lint.config" ;;
 	esac
 }

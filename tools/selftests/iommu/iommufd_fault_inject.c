@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <sys/syscall.h>
+#include <linux/vfio.h>
 
 #include "iommufd_test_lib.h"
 
@@ -442,6 +443,54 @@ out:
 TEST_F(inject, nested_fault_paths)
 {
 	SWEEP(mapped_prep, nested_fault_paths);
+}
+
+/*
+ * vfio_compat.c, io_pagetable.c and pages.c: the type1 container on the
+ * mock domain's IOAS: the capability chain, a map cut in the middle by a
+ * TYPE1 unmap (area and pages split), and unmap-all.
+ */
+static int container_paths(struct ctx *c)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)c->buf,
+		.iova = BASE,
+		.size = c->len,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = BASE + 4 * PAGE_SZ,
+		.size = 8 * PAGE_SZ,
+	};
+	struct {
+		struct vfio_iommu_type1_info info;
+		uint8_t caps[512];
+	} info = { .info.argsz = sizeof(info) };
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set),
+		.op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = c->ioas,
+	};
+	int rc;
+
+	rc = xioctl(c->fd, IOMMU_VFIO_IOAS, &set) ?:
+	     xioctl(c->fd, VFIO_SET_IOMMU, (void *)VFIO_TYPE1_IOMMU) ?:
+	     xioctl(c->fd, VFIO_IOMMU_GET_INFO, &info) ?:
+	     xioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map) ?:
+	     xioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	if (rc)
+		return rc;
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL;
+	unmap.iova = 0;
+	unmap.size = 0;
+	return xioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
+}
+
+TEST_F(inject, container_paths)
+{
+	SWEEP(domain_prep, container_paths);
 }
 
 TEST_HARNESS_MAIN

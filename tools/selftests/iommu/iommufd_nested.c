@@ -291,6 +291,17 @@ TEST_F(nested, invalidate_bad_input_changes_nothing)
 	cmd.hwpt_id = n1;
 	cmd.__reserved = 1;
 	EXPECT_EQ(-EOPNOTSUPP, xioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	/* Every failure says how many were handled: none here. */
+	EXPECT_EQ(0, cmd.entry_num);
+	cmd.__reserved = 0;
+	cmd.entry_len = PAGE_SZ + 8;
+	cmd.entry_num = 1;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	EXPECT_EQ(0, cmd.entry_num);
+	cmd.entry_len = sizeof(reqs[0]);
+	cmd.entry_num = (1U << 19) + 1;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	EXPECT_EQ(0, cmd.entry_num);
 
 	/* Requests: a flag nobody knows, and the first bad one stops. */
 	reqs[0].flags = 0x80;
@@ -338,6 +349,7 @@ TEST_F(nested, invalidate_bad_input_changes_nothing)
 	num = 1;
 	EXPECT_EQ(-ENOENT, invalidate(self->fd, 99999, SELFTEST_INV, reqs,
 				      sizeof(reqs[0]), &num));
+	EXPECT_EQ(0, num);
 
 	EXPECT_TRUE(iotlb_is(self->fd, n1, DEF, DEF, DEF, DEF));
 	/* The selftest's check itself refuses what it cannot check. */

@@ -4,8 +4,10 @@
  * used through its VFIO cdev with iommufd, behind the emulated Intel VT-d.
  * This is the path a VMM takes. Skipped where there is no edu device.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "iommufd_test_lib.h"
 #include "edu_vfio.h"
@@ -512,6 +514,95 @@ TEST_F(vfio_edu_container, container_is_an_iommufd)
 			     ranges->iova_ranges[i].end >= 0xfee00000ULL);
 	EXPECT_GT(0, container_map(self->container, self->buf, 4096,
 				   0xfee00000ULL, DMA_RW));
+}
+
+/*
+ * VFIO_GROUP_SET_CONTAINER creates the container's compatibility IOAS
+ * while another thread forgets and names it (IOMMU_VFIO_IOAS CLEAR and
+ * SET): joining must always work, and whatever IOAS is current works.
+ */
+struct join_race {
+	int container;
+	volatile bool stop;
+	volatile int failed;
+	unsigned long joins;
+};
+
+static void *compat_churn(void *arg)
+{
+	struct join_race *r = arg;
+	unsigned int i;
+
+	for (i = 0; !r->stop; i++) {
+		struct iommu_vfio_ioas cmd = {
+			.size = sizeof(cmd),
+			.op = i % 2 ? IOMMU_VFIO_IOAS_GET :
+				      IOMMU_VFIO_IOAS_CLEAR,
+		};
+		int rc = ioctl(r->container, IOMMU_VFIO_IOAS, &cmd) ?
+				 -errno : 0;
+
+		if (rc && !(rc == -ENODEV && cmd.op == IOMMU_VFIO_IOAS_GET))
+			r->failed = 1;
+		if (!rc && cmd.op == IOMMU_VFIO_IOAS_GET) {
+			/* Name it again: SET of what GET gave. */
+			cmd.op = IOMMU_VFIO_IOAS_SET;
+			rc = ioctl(r->container, IOMMU_VFIO_IOAS, &cmd) ?
+				     -errno : 0;
+			/* What GET named is in the table: it must work. */
+			if (rc)
+				r->failed = 2;
+		}
+	}
+	return NULL;
+}
+
+TEST(container_join_while_compat_ioas_changes)
+{
+	struct join_race r = {};
+	struct timespec end, now;
+	char bdf[64], link[64], path[64];
+	pthread_t t;
+	int group, rc;
+	ssize_t n;
+
+	r.container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, r.container);
+	rc = edu_group_open(0, r.container, &group, bdf, sizeof(bdf));
+	if (rc == -ENODEV)
+		SKIP(return, "no edu device bound to vfio-pci");
+	ASSERT_EQ(0, rc);
+	/* The group's node, to join again and again without sysfs walks. */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", group);
+	n = readlink(link, path, sizeof(path) - 1);
+	ASSERT_LT(0, n);
+	path[n] = 0;
+	close(group);
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, compat_churn, &r));
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += 3;
+	do {
+		group = open(path, O_RDWR | O_CLOEXEC);
+		rc = group < 0 ? -errno :
+		     ioctl(group, VFIO_GROUP_SET_CONTAINER, &r.container) ?
+		     -errno : 0;
+		if (group >= 0)
+			close(group);
+		if (rc) {
+			TH_LOG("join %lu: %s", r.joins, strerror(-rc));
+			break;
+		}
+		r.joins++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec ||
+		 (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	r.stop = true;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	TH_LOG("%lu joins", r.joins);
+	EXPECT_EQ(0, rc);
+	EXPECT_EQ(0, r.failed);
+	close(r.container);
 }
 
 TEST_HARNESS_MAIN
