@@ -42,7 +42,6 @@
  * struct iommufd_fault - a queue of I/O page faults (IOMMUFD_OBJ_FAULT)
  * @obj: object header
  * @ictx: the context, with a reference held by the file
- * @filep: the file user space reads and writes
  * @mutex: see the locking rules above
  * @response: cookie -> struct iopf_group read and not yet answered
  * @lock: see the locking rules above
@@ -53,7 +52,6 @@
 struct iommufd_fault {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
-	struct file *filep;
 
 	struct mutex mutex; /* see above */
 	struct xarray response;
@@ -333,7 +331,10 @@ void iommufd_fault_destroy(struct iommufd_object *obj)
 	struct iommufd_fault *fault =
 		container_of(obj, struct iommufd_fault, obj);
 
-	/* Only a fault object whose file was never made can hold anything. */
+	/*
+	 * The file's release drained the queue and no HWPT delivers here any
+	 * more, so this finds nothing; it answers rather than leaks if not.
+	 */
 	iommufd_fault_drain(fault, NULL);
 	xa_destroy(&fault->response);
 	mutex_destroy(&fault->mutex);
@@ -384,7 +385,6 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 		rc = PTR_ERR(filep);
 		goto out_put_fd;
 	}
-	fault->filep = filep;
 	/* The file's references, dropped by fault_release(). */
 	iommufd_ctx_get(fault->ictx);
 	iommufd_object_add_user(&fault->obj);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <linux/iommufd.h>
+#include <linux/vfio.h>
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
@@ -304,6 +305,37 @@ static inline int fault_respond(int ffd, uint32_t cookie, uint32_t code)
 	if (got < 0)
 		return -errno;
 	return got == sizeof(resp) ? 0 : -EIO;
+}
+
+/* The VFIO type1 container's VFIO_IOMMU_MAP_DMA, on an iommufd or a container. */
+static inline int map_dma(int fd, void *va, uint64_t iova, uint64_t size,
+			  uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+		.vaddr = (uintptr_t)va,
+		.iova = iova,
+		.size = size,
+	};
+
+	return xioctl(fd, VFIO_IOMMU_MAP_DMA, &cmd);
+}
+
+/* *size: in, the range; out, what was unmapped. */
+static inline int unmap_dma(int fd, uint64_t iova, uint64_t *size,
+			    uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_unmap cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+		.iova = iova,
+		.size = *size,
+	};
+	int rc = xioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
+
+	*size = cmd.size;
+	return rc;
 }
 
 /* Anonymous memory aligned to 2 MiB and faulted in. */

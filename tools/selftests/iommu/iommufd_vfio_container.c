@@ -26,35 +26,6 @@ static int vfio_ioas(int fd, uint32_t op, uint32_t *ioas)
 	return rc;
 }
 
-static int map_dma(int fd, void *va, uint64_t iova, uint64_t size,
-		   uint32_t flags)
-{
-	struct vfio_iommu_type1_dma_map cmd = {
-		.argsz = sizeof(cmd),
-		.flags = flags,
-		.vaddr = (uintptr_t)va,
-		.iova = iova,
-		.size = size,
-	};
-
-	return xioctl(fd, VFIO_IOMMU_MAP_DMA, &cmd);
-}
-
-/* *size: in, the range; out, what was unmapped. */
-static int unmap_dma(int fd, uint64_t iova, uint64_t *size, uint32_t flags)
-{
-	struct vfio_iommu_type1_dma_unmap cmd = {
-		.argsz = sizeof(cmd),
-		.flags = flags,
-		.iova = iova,
-		.size = *size,
-	};
-	int rc = xioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
-
-	*size = cmd.size;
-	return rc;
-}
-
 #define RDWR (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 
 /* Without a compatibility IOAS there is no container to act on. */

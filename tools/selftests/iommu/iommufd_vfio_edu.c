@@ -365,31 +365,12 @@ FIXTURE_TEARDOWN(vfio_edu_container)
 		munmap(self->buf, BUF_SIZE);
 }
 
-static int container_map(int container, void *vaddr, uint64_t len,
-			 uint64_t iova, uint32_t flags)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = flags,
-		.vaddr = (uintptr_t)vaddr,
-		.iova = iova,
-		.size = len,
-	};
-
-	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
-}
-
 /* Returns the bytes unmapped, or -errno. */
 static long long container_unmap(int container, uint64_t iova, uint64_t len)
 {
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = iova,
-		.size = len,
-	};
+	int rc = unmap_dma(container, iova, &len, 0);
 
-	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap) ?
-		       -errno : (long long)unmap.size;
+	return rc ? rc : (long long)len;
 }
 
 #define DMA_RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
@@ -401,8 +382,8 @@ TEST_F(vfio_edu_container, dma_round_trip)
 
 	fill_pattern(src, XFER, 7);
 	memset(dst, 0, XFER);
-	ASSERT_EQ(0, container_map(self->container, self->buf, BUF_SIZE,
-				   IOVA_C, DMA_RW));
+	ASSERT_EQ(0, map_dma(self->container, self->buf,
+			     IOVA_C, BUF_SIZE, DMA_RW));
 	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_C, XFER));
 	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_C + 0x4000, XFER));
 	ASSERT_EQ(0, memcmp(src, dst, XFER));
@@ -418,8 +399,8 @@ TEST_F(vfio_edu_container, dma_after_unmap_dma_is_blocked)
 	uint8_t sentinel[XFER];
 
 	fill_pattern(src, XFER, 8);
-	ASSERT_EQ(0, container_map(self->container, self->buf, BUF_SIZE,
-				   iova, DMA_RW));
+	ASSERT_EQ(0, map_dma(self->container, self->buf,
+			     iova, BUF_SIZE, DMA_RW));
 	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, iova, XFER));
 	ASSERT_EQ(BUF_SIZE, container_unmap(self->container, iova, BUF_SIZE));
 
@@ -441,8 +422,8 @@ TEST_F(vfio_edu_container, unmap_middle_of_a_mapping)
 	uint8_t sentinel[XFER];
 
 	fill_pattern(src, XFER, 9);
-	ASSERT_EQ(0, container_map(self->container, self->buf, BUF_SIZE,
-				   IOVA_F, DMA_RW));
+	ASSERT_EQ(0, map_dma(self->container, self->buf,
+			     IOVA_F, BUF_SIZE, DMA_RW));
 	if (variant->type == VFIO_TYPE1v2_IOMMU) {
 		EXPECT_GT(0, container_unmap(self->container, IOVA_F + 0x8000,
 					     0x4000));
@@ -512,8 +493,8 @@ TEST_F(vfio_edu_container, container_is_an_iommufd)
 	for (i = 0; i != ranges->nr_iovas; i++)
 		EXPECT_FALSE(ranges->iova_ranges[i].start <= 0xfee00000ULL &&
 			     ranges->iova_ranges[i].end >= 0xfee00000ULL);
-	EXPECT_GT(0, container_map(self->container, self->buf, 4096,
-				   0xfee00000ULL, DMA_RW));
+	EXPECT_GT(0, map_dma(self->container, self->buf,
+			     0xfee00000ULL, 4096, DMA_RW));
 }
 
 /*
