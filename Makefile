@@ -9,7 +9,7 @@ ifneq ($(KERNELRELEASE),)
 # The file and its objects; address spaces and pinned pages; devices and
 # the page tables they use; VFIO's view.
 iommufd-y := main.o ioas.o io_pagetable.o pages.o
-iommufd-y += device.o hw_pagetable.o fault.o
+iommufd-y += device.o hw_pagetable.o fault.o viommu.o veventq.o
 iommufd-y += vfio_compat.o
 
 iommufd-$(CONFIG_IOMMUFD_TEST) += selftest.o

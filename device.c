@@ -223,6 +223,9 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	idev->dev = dev;
 	idev->igroup = igroup;
 	INIT_LIST_HEAD(&idev->group_item);
+	xa_init(&idev->pasids);
+	spin_lock_init(&idev->vdevs_lock);
+	INIT_LIST_HEAD(&idev->vdevs);
 	idev->enforce_cache_coherency =
 		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 	if (!mock)
@@ -251,6 +254,8 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 	bool mock = iommufd_selftest_is_mock_dev(idev->dev);
 	struct iommufd_ctx *ictx = idev->ictx;
 
+	WARN_ON(!xa_empty(&idev->pasids) || !list_empty(&idev->vdevs));
+	xa_destroy(&idev->pasids);
 	iommu_device_release_dma_owner(idev->dev);
 	iommufd_put_group(idev->igroup);
 	/* Mock devices live inside the file and never held it. */
@@ -258,18 +263,36 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 		iommufd_ctx_put(ictx);
 }
 
+/*
+ * The DEVICE object's unlink op: once no lookup can find the device, its
+ * vDEVICEs go, leaving their IDs reserved.
+ */
+void iommufd_device_unlink(struct iommufd_object *obj)
+{
+	iommufd_device_tombstone_vdevs(container_of(obj, struct iommufd_device,
+						    obj));
+}
+
 /**
  * iommufd_device_unbind() - undo iommufd_device_bind()
- * @idev: the device, detached
+ * @idev: the device, detached from its IOAS or HWPT and from every PASID
  *
- * Waits for ioctls using the DEVICE object to finish, then releases the
- * device's DMA ownership. The device's DMA stays blocked until its driver
- * sets it up again.
+ * Waits for ioctls using the DEVICE object to finish, destroys the
+ * device's vDEVICEs (their IDs stay reserved until the file is closed),
+ * then releases the device's DMA ownership. The device's DMA stays blocked
+ * until its driver sets it up again.
  */
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
 	if (WARN_ON(!list_empty(&idev->group_item)))
 		iommufd_device_detach(idev);
+	if (WARN_ON(!xa_empty(&idev->pasids))) {
+		struct iommufd_pasid_attach *attach;
+		unsigned long pasid;
+
+		xa_for_each(&idev->pasids, pasid, attach)
+			iommufd_device_pasid_detach(idev, pasid);
+	}
 	/* Takes over the driver's reference. */
 	iommufd_object_destroy_kernel(idev->ictx, &idev->obj);
 }
@@ -366,6 +389,29 @@ static void iommufd_device_unprepare(struct iommufd_device *idev,
  * turned on (IOMMU_DEV_FEAT_IOPF) from before it joins until after it
  * leaves. All under the group's lock.
  */
+static int iommufd_device_iopf_get(struct iommufd_device *idev)
+{
+	int rc;
+
+	lockdep_assert_held(&idev->igroup->lock);
+	if (idev->iopf_users) {
+		idev->iopf_users++;
+		return 0;
+	}
+	rc = iommu_dev_enable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+	if (!rc)
+		idev->iopf_users = 1;
+	return rc;
+}
+
+static void iommufd_device_iopf_put(struct iommufd_device *idev)
+{
+	lockdep_assert_held(&idev->igroup->lock);
+	if (!WARN_ON(!idev->iopf_users) && !--idev->iopf_users)
+		iommu_dev_disable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+}
+
+/* The RID's share of the count: at most one, while it reaches a FAULT. */
 static int iommufd_device_iopf_on(struct iommufd_device *idev,
 				  struct iommufd_hw_pagetable *hwpt)
 {
@@ -374,7 +420,7 @@ static int iommufd_device_iopf_on(struct iommufd_device *idev,
 	lockdep_assert_held(&idev->igroup->lock);
 	if (!hwpt->fault || idev->iopf_enabled)
 		return 0;
-	rc = iommu_dev_enable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+	rc = iommufd_device_iopf_get(idev);
 	if (!rc)
 		idev->iopf_enabled = true;
 	return rc;
@@ -385,7 +431,7 @@ static void iommufd_device_iopf_off(struct iommufd_device *idev)
 	lockdep_assert_held(&idev->igroup->lock);
 	if (!idev->iopf_enabled)
 		return;
-	iommu_dev_disable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+	iommufd_device_iopf_put(idev);
 	idev->iopf_enabled = false;
 }
 
@@ -400,9 +446,21 @@ static void iommufd_device_iopf_leave(struct iommufd_device *idev,
 				      struct iommufd_hw_pagetable *new)
 {
 	if (old->fault)
-		iommufd_fault_drain(old->fault, idev->dev);
+		iommufd_fault_drain(old->fault, idev->dev,
+				    &idev->igroup->handle.handle);
 	if (!new || !new->fault)
 		iommufd_device_iopf_off(idev);
+}
+
+/*
+ * A device with PASIDs attached keeps its RID on PASID-compatible HWPTs,
+ * as the IOMMU may have to share translation structures between them.
+ */
+static bool iommufd_device_rid_compat(struct iommufd_device *idev,
+				      struct iommufd_hw_pagetable *hwpt)
+{
+	lockdep_assert_held(&idev->igroup->lock);
+	return hwpt->pasid_compat || xa_empty(&idev->pasids);
 }
 
 static int iommufd_device_do_attach(struct iommufd_device *idev,
@@ -413,7 +471,8 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 
 	mutex_lock(&igroup->lock);
 	if ((igroup->hwpt && igroup->hwpt != hwpt) ||
-	    !list_empty(&idev->group_item)) {
+	    !list_empty(&idev->group_item) ||
+	    !iommufd_device_rid_compat(idev, hwpt)) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
@@ -497,6 +556,10 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 
 	new_ioas = hwpt_ioas(hwpt) != hwpt_ioas(cur);
 	list_for_each_entry(cdev, &igroup->device_list, group_item) {
+		if (!iommufd_device_rid_compat(cdev, hwpt)) {
+			rc = -EINVAL;
+			goto err_unprepare;
+		}
 		if (new_ioas)
 			rc = iommufd_device_prepare(cdev, hwpt);
 		else
@@ -600,6 +663,9 @@ static int iommufd_device_join_ioas(struct iommufd_device *idev,
 	}
 	hwpt = &hwpt_paging->common;
 	hwpt_paging->auto_domain = true;
+	/* The device may want its PASIDs attached here later. */
+	hwpt->pasid_compat = iommufd_device_pasid_capable(idev) &&
+			     hwpt->domain->ops->set_dev_pasid;
 	rc = iommufd_device_join(idev, hwpt, replace, old, ndevs);
 	if (rc) {
 		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
@@ -717,6 +783,220 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	iommufd_hwpt_leave(idev->ictx, hwpt, 1);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
+
+/* ---------------------------------------------------------------------
+ * PASIDs.
+ *
+ * A PASID of a device is attached to a HWPT on its own, beside the device's
+ * main (RID) attachment: only HWPTs allocated with IOMMU_HWPT_ALLOC_PASID,
+ * and only while the RID's HWPT, if any, is such a HWPT too (and the RID
+ * stays on such HWPTs while any PASID is attached). Each attached PASID
+ * holds a reference on its HWPT and has its own attach handle, so the I/O
+ * page faults tagged with it go to that HWPT's FAULT object, if it has one.
+ * All under the group's lock, like the RID's changes.
+ */
+
+/**
+ * iommufd_device_pasid_capable() - whether a device can issue PASIDs
+ * @idev: the device
+ *
+ * Return: true if the device and its IOMMU support PASIDs.
+ */
+bool iommufd_device_pasid_capable(struct iommufd_device *idev)
+{
+	return idev->dev->iommu && idev->dev->iommu->max_pasids;
+}
+
+/* The PASID-compatible HWPT @pt_id, with a lookup reference. */
+static struct iommufd_hw_pagetable *
+pasid_hwpt_get(struct iommufd_device *idev, u32 pasid, u32 pt_id)
+{
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *obj;
+
+	if (pasid == IOMMU_NO_PASID || !iommufd_device_pasid_capable(idev) ||
+	    pasid >= idev->dev->iommu->max_pasids)
+		return ERR_PTR(-EINVAL);
+	obj = iommufd_get_object(idev->ictx, pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	if (obj->type != IOMMUFD_OBJ_HWPT_PAGING &&
+	    obj->type != IOMMUFD_OBJ_HWPT_NESTED) {
+		iommufd_put_object(idev->ictx, obj);
+		return ERR_PTR(-EINVAL);
+	}
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if (!hwpt->pasid_compat) {
+		iommufd_put_object(idev->ictx, obj);
+		return ERR_PTR(-EINVAL);
+	}
+	return hwpt;
+}
+
+/* Attach @pasid, which is not attached, to @hwpt. Under the group lock. */
+static int pasid_do_attach(struct iommufd_device *idev, u32 pasid,
+			   struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_hw_pagetable *rid_hwpt = idev->igroup->hwpt;
+	struct iommufd_pasid_attach *attach;
+	int rc;
+
+	lockdep_assert_held(&idev->igroup->lock);
+	if (rid_hwpt && !rid_hwpt->pasid_compat)
+		return -EINVAL;
+	if (xa_load(&idev->pasids, pasid))
+		return -EBUSY;
+
+	attach = kzalloc(sizeof(*attach), GFP_KERNEL_ACCOUNT);
+	if (!attach)
+		return -ENOMEM;
+	attach->hwpt = hwpt;
+	attach->handle.dev_id = idev->obj.id;
+	rc = xa_insert(&idev->pasids, pasid, attach, GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_free;
+	if (hwpt->fault) {
+		rc = iommufd_device_iopf_get(idev);
+		if (rc)
+			goto out_erase;
+	}
+	rc = iommu_attach_device_pasid(hwpt->domain, idev->dev, pasid,
+				       &attach->handle.handle);
+	if (rc)
+		goto out_iopf;
+	iommufd_object_add_user(&hwpt->obj);
+	return 0;
+
+out_iopf:
+	if (hwpt->fault)
+		iommufd_device_iopf_put(idev);
+out_erase:
+	xa_erase(&idev->pasids, pasid);
+out_free:
+	kfree(attach);
+	return rc;
+}
+
+/**
+ * iommufd_device_pasid_attach() - attach one PASID of a device to a HWPT
+ * @idev: the device
+ * @pasid: the PASID, which must not be attached yet
+ * @pt_id: a HWPT allocated with IOMMU_HWPT_ALLOC_PASID
+ *
+ * Return: 0; -EINVAL for a PASID the device cannot issue, for an ID that is
+ * not such a HWPT (an IOAS, say), or while the device's RID is attached to
+ * a HWPT that is not PASID-compatible; -ENOENT for an unknown ID; -EBUSY if
+ * the PASID is attached already (see iommufd_device_pasid_replace()).
+ */
+int iommufd_device_pasid_attach(struct iommufd_device *idev, u32 pasid,
+				u32 *pt_id)
+{
+	struct iommufd_hw_pagetable *hwpt;
+	int rc;
+
+	hwpt = pasid_hwpt_get(idev, pasid, *pt_id);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	mutex_lock(&idev->igroup->lock);
+	rc = pasid_do_attach(idev, pasid, hwpt);
+	mutex_unlock(&idev->igroup->lock);
+	iommufd_put_object(idev->ictx, &hwpt->obj);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_pasid_attach, IOMMUFD);
+
+/**
+ * iommufd_device_pasid_replace() - move an attached PASID to another HWPT
+ * @idev: the device
+ * @pasid: an attached PASID
+ * @pt_id: as for iommufd_device_pasid_attach()
+ *
+ * DMA with the PASID never finds it unattached on the way.
+ *
+ * Return: as for iommufd_device_pasid_attach(), and -EINVAL if @pasid is
+ * not attached; on failure it stays where it was.
+ */
+int iommufd_device_pasid_replace(struct iommufd_device *idev, u32 pasid,
+				 u32 *pt_id)
+{
+	struct iommufd_hw_pagetable *hwpt, *old = NULL;
+	struct iommufd_pasid_attach *attach;
+	int rc;
+
+	hwpt = pasid_hwpt_get(idev, pasid, *pt_id);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+
+	mutex_lock(&idev->igroup->lock);
+	attach = xa_load(&idev->pasids, pasid);
+	if (!attach) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	rc = 0;
+	if (attach->hwpt == hwpt)
+		goto out_unlock;
+	if (hwpt->fault) {
+		rc = iommufd_device_iopf_get(idev);
+		if (rc)
+			goto out_unlock;
+	}
+	rc = iommu_replace_device_pasid(hwpt->domain, idev->dev, pasid,
+					&attach->handle.handle);
+	if (rc) {
+		if (hwpt->fault)
+			iommufd_device_iopf_put(idev);
+		goto out_unlock;
+	}
+	old = attach->hwpt;
+	attach->hwpt = hwpt;
+	iommufd_object_add_user(&hwpt->obj);
+	if (old->fault) {
+		iommufd_fault_drain(old->fault, idev->dev,
+				    &attach->handle.handle);
+		iommufd_device_iopf_put(idev);
+	}
+out_unlock:
+	mutex_unlock(&idev->igroup->lock);
+	iommufd_put_object(idev->ictx, &hwpt->obj);
+	if (old)
+		iommufd_hwpt_leave(idev->ictx, old, 1);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_pasid_replace, IOMMUFD);
+
+/**
+ * iommufd_device_pasid_detach() - detach one PASID of a device
+ * @idev: the device
+ * @pasid: the PASID; nothing happens if it is not attached
+ *
+ * DMA with the PASID is blocked afterwards; its faults still queued are
+ * answered for it.
+ */
+void iommufd_device_pasid_detach(struct iommufd_device *idev, u32 pasid)
+{
+	struct iommufd_pasid_attach *attach;
+	struct iommufd_hw_pagetable *hwpt;
+
+	mutex_lock(&idev->igroup->lock);
+	attach = xa_load(&idev->pasids, pasid);
+	if (!attach) {
+		mutex_unlock(&idev->igroup->lock);
+		return;
+	}
+	hwpt = attach->hwpt;
+	iommu_detach_device_pasid(hwpt->domain, idev->dev, pasid);
+	xa_erase(&idev->pasids, pasid);
+	if (hwpt->fault) {
+		iommufd_fault_drain(hwpt->fault, idev->dev,
+				    &attach->handle.handle);
+		iommufd_device_iopf_put(idev);
+	}
+	mutex_unlock(&idev->igroup->lock);
+	kfree(attach);
+	iommufd_hwpt_leave(idev->ictx, hwpt, 1);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_pasid_detach, IOMMUFD);
 
 /* ---------------------------------------------------------------------
  * IOMMU_GET_HW_INFO
@@ -970,6 +1250,60 @@ void iommufd_access_destroy(struct iommufd_access *access)
 	iommufd_object_destroy_kernel(access->ictx, &access->obj);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
+
+/**
+ * iommufd_access_create_internal() - an access for iommufd's own use
+ * @ictx: the context
+ * @ops: callbacks; @data passed to them is NULL
+ * @ioas: the IOAS to attach it to; the caller holds a reference on it
+ *
+ * Unlike iommufd_access_create() the access has no ID and does not hold
+ * the file open: it belongs to an object of the file, which destroys it
+ * with iommufd_access_destroy_internal().
+ *
+ * Return: the attached access, or an ERR_PTR.
+ */
+struct iommufd_access *
+iommufd_access_create_internal(struct iommufd_ctx *ictx,
+			       const struct iommufd_access_ops *ops,
+			       struct iommufd_ioas *ioas)
+{
+	struct iommufd_access *access;
+	int rc;
+
+	access = kzalloc(sizeof(*access), GFP_KERNEL_ACCOUNT);
+	if (!access)
+		return ERR_PTR(-ENOMEM);
+	access->obj.type = IOMMUFD_OBJ_ACCESS;
+	refcount_set(&access->obj.users, 1);
+	refcount_set(&access->obj.lookups, 1);
+	access->ops = ops;
+	access->iova_alignment = ops->needs_pin_pages ? PAGE_SIZE : 1;
+	access->ictx = ictx;
+	mutex_init(&access->move_lock);
+	mutex_init(&access->ioas_lock);
+
+	mutex_lock(&access->move_lock);
+	rc = iommufd_access_move(access, ioas);
+	mutex_unlock(&access->move_lock);
+	if (rc) {
+		iommufd_access_destroy_internal(access);
+		return ERR_PTR(rc);
+	}
+	return access;
+}
+
+/**
+ * iommufd_access_destroy_internal() - undo iommufd_access_create_internal()
+ * @access: the access, with nothing pinned any more
+ */
+void iommufd_access_destroy_internal(struct iommufd_access *access)
+{
+	iommufd_access_detach(access);
+	mutex_destroy(&access->ioas_lock);
+	mutex_destroy(&access->move_lock);
+	kfree(access);
+}
 
 /**
  * iommufd_access_attach() - attach an access to an IOAS

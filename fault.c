@@ -28,7 +28,6 @@
  * path) protects @deliver and @closed. Order: igroup->lock, then @mutex,
  * then @lock.
  */
-#include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/poll.h>
@@ -122,17 +121,28 @@ static void fault_untake(struct iommufd_fault *fault, struct iopf_group *group)
 	spin_unlock(&fault->lock);
 }
 
+/* Whether @group is one iommufd_fault_drain() was asked to drain. */
+static bool fault_group_matches(struct iopf_group *group, struct device *dev,
+				struct iommu_attach_handle *handle)
+{
+	return (!dev || group->fault_param->dev == dev) &&
+	       (!handle || group->attach_handle == handle);
+}
+
 /**
  * iommufd_fault_drain() - answer a device's faults on its behalf
  * @fault: the FAULT object
  * @dev: the device, which no longer reaches a domain of @fault's HWPTs
  *       (or NULL for every device)
+ * @handle: the attachment (the RID's, or a PASID's) the faults came
+ *          through, or NULL for any
  *
  * Called after the device left the HWPT, so no new group of it arrives
  * through that domain; groups read and unread alike are answered
  * "invalid", and cookies user space holds for them become unknown.
  */
-void iommufd_fault_drain(struct iommufd_fault *fault, struct device *dev)
+void iommufd_fault_drain(struct iommufd_fault *fault, struct device *dev,
+			 struct iommu_attach_handle *handle)
 {
 	struct iopf_group *group, *next;
 	unsigned long cookie;
@@ -141,12 +151,12 @@ void iommufd_fault_drain(struct iommufd_fault *fault, struct device *dev)
 	mutex_lock(&fault->mutex);
 	spin_lock(&fault->lock);
 	list_for_each_entry_safe(group, next, &fault->deliver, node)
-		if (!dev || group->fault_param->dev == dev)
+		if (fault_group_matches(group, dev, handle))
 			list_move_tail(&group->node, &mine);
 	spin_unlock(&fault->lock);
 
 	xa_for_each(&fault->response, cookie, group) {
-		if (dev && group->fault_param->dev != dev)
+		if (!fault_group_matches(group, dev, handle))
 			continue;
 		xa_erase(&fault->response, cookie);
 		list_add_tail(&group->node, &mine);
@@ -310,7 +320,7 @@ static int fault_release(struct inode *inode, struct file *filep)
 	spin_lock(&fault->lock);
 	fault->closed = true;
 	spin_unlock(&fault->lock);
-	iommufd_fault_drain(fault, NULL);
+	iommufd_fault_drain(fault, NULL, NULL);
 
 	iommufd_object_drop_user(&fault->obj);
 	iommufd_ctx_put(ictx);
@@ -335,7 +345,7 @@ void iommufd_fault_destroy(struct iommufd_object *obj)
 	 * The file's release drained the queue and no HWPT delivers here any
 	 * more, so this finds nothing; it answers rather than leaks if not.
 	 */
-	iommufd_fault_drain(fault, NULL);
+	iommufd_fault_drain(fault, NULL, NULL);
 	xa_destroy(&fault->response);
 	mutex_destroy(&fault->mutex);
 }
@@ -354,9 +364,8 @@ static void fault_init(struct iommufd_fault *fault, struct iommufd_ctx *ictx)
 int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_fault_alloc *cmd = ucmd->cmd;
-	struct file *filep;
 	struct iommufd_fault *fault;
-	int fd, rc;
+	int rc;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
@@ -367,35 +376,13 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(fault);
 	fault_init(fault, ucmd->ictx);
 
-	/* Both numbers go out first: after the file exists, nothing fails. */
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	rc = fd < 0 ? fd : 0;
-	if (rc)
-		goto out_abort;
-	cmd->out_fault_fd = fd;
+	/* The file's references are dropped by fault_release(). */
 	cmd->out_fault_id = fault->obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = iommufd_object_publish_file(ucmd, &fault->obj, "[iommufd-pgfault]",
+					 &iommufd_fault_fops, fault, O_RDWR,
+					 &cmd->out_fault_fd, sizeof(*cmd));
 	if (rc)
-		goto out_put_fd;
-
-	/* Only fput() could undo a file, and fput() releases later. */
-	filep = anon_inode_getfile("[iommufd-pgfault]", &iommufd_fault_fops,
-				   fault, O_RDWR);
-	if (IS_ERR(filep)) {
-		rc = PTR_ERR(filep);
-		goto out_put_fd;
-	}
-	/* The file's references, dropped by fault_release(). */
-	iommufd_ctx_get(fault->ictx);
-	iommufd_object_add_user(&fault->obj);
-	iommufd_object_finalize(ucmd->ictx, &fault->obj);
-	fd_install(fd, filep);
-	return 0;
-
-out_put_fd:
-	put_unused_fd(fd);
-out_abort:
-	iommufd_object_abort_and_destroy(ucmd->ictx, &fault->obj);
+		iommufd_object_abort_and_destroy(ucmd->ictx, &fault->obj);
 	return rc;
 }
 

@@ -91,11 +91,24 @@ int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging)
 	return hwpt_paging->enforce_cache_coherency ? 0 : -EINVAL;
 }
 
+/*
+ * IOMMU_HWPT_ALLOC_PASID: whether @idev's IOMMU can attach PASIDs at all.
+ * 6.12's drivers do not know the flag; a domain that can be attached to a
+ * PASID has the set_dev_pasid op, which is checked once it exists.
+ */
+static bool iommu_supports_pasid(struct iommufd_device *idev)
+{
+	return idev->dev->iommu && idev->dev->iommu->iommu_dev &&
+	       idev->dev->iommu->iommu_dev->max_pasids;
+}
+
 static struct iommu_domain *paging_domain_alloc(struct iommufd_device *idev,
 						u32 flags)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
 	struct iommu_domain *domain;
+
+	flags &= ~IOMMU_HWPT_ALLOC_PASID;
 
 	if (!ops->domain_alloc_user)
 		return flags ? ERR_PTR(-EOPNOTSUPP) :
@@ -114,7 +127,8 @@ static struct iommu_domain *paging_domain_alloc(struct iommufd_device *idev,
  * @ictx: the context
  * @ioas: the IOAS, whose mutex the caller holds
  * @idev: a device whose IOMMU allocates the domain
- * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_DIRTY_TRACKING
+ * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+ *         IOMMU_HWPT_ALLOC_PASID
  *
  * The HWPT is returned unpublished: the caller finalizes or aborts it.
  *
@@ -127,7 +141,8 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags)
 {
 	const u32 valid = IOMMU_HWPT_ALLOC_NEST_PARENT |
-			  IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+			  IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+			  IOMMU_HWPT_ALLOC_PASID;
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommu_domain *domain;
 	int rc;
@@ -138,6 +153,8 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		return ERR_PTR(-EOPNOTSUPP);
 	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
 	    !device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		return ERR_PTR(-EOPNOTSUPP);
+	if ((flags & IOMMU_HWPT_ALLOC_PASID) && !iommu_supports_pasid(idev))
 		return ERR_PTR(-EOPNOTSUPP);
 
 	hwpt_paging = iommufd_object_alloc(ictx, struct iommufd_hwpt_paging,
@@ -160,6 +177,13 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			 !domain->dirty_ops)) {
 		rc = -EOPNOTSUPP;
 		goto out_abort;
+	}
+	if (flags & IOMMU_HWPT_ALLOC_PASID) {
+		if (!domain->ops->set_dev_pasid) {
+			rc = -EOPNOTSUPP;
+			goto out_abort;
+		}
+		hwpt_paging->common.pasid_compat = true;
 	}
 
 	/* Only possible before anything is mapped, with some drivers. */
@@ -189,17 +213,44 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 		iommu_domain_free(nested->common.domain);
 	iommufd_hwpt_put_fault(&nested->common);
 	iommufd_object_drop_user(&nested->parent->common.obj);
+	if (nested->viommu)
+		iommufd_object_drop_user(&nested->viommu->obj);
+}
+
+/* The nested domain, from the vIOMMU's driver or the IOMMU driver. */
+static struct iommu_domain *
+nested_domain_alloc(struct iommufd_hwpt_nested *nested,
+		    struct iommufd_device *idev,
+		    const struct iommu_user_data *user_data)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
+	struct iommufd_viommu *viommu = nested->viommu;
+	u32 flags = nested->common.pasid_compat ? IOMMU_HWPT_ALLOC_PASID : 0;
+	struct iommu_domain *domain;
+
+	if (viommu)
+		domain = viommu->drv->ops->alloc_domain_nested(viommu, flags,
+							       user_data);
+	else
+		domain = ops->domain_alloc_user(idev->dev, 0,
+						nested->parent->common.domain,
+						user_data);
+	if (IS_ERR_OR_NULL(domain))
+		return domain ? domain : ERR_PTR(-ENOMEM);
+	domain->owner = ops;
+	return domain;
 }
 
 /*
- * A nested HWPT on @parent, unpublished. Its driver data is checked by the
- * driver: -EOPNOTSUPP for a type it does not know, -EINVAL for a short or
- * bad one, -EFAULT if it cannot be read.
+ * A nested HWPT on @parent, or on @viommu (whose parent @parent is),
+ * unpublished. Its driver data is checked by the driver: -EOPNOTSUPP for a
+ * type it does not know, -EINVAL for a short or bad one, -EFAULT if it
+ * cannot be read.
  */
 static struct iommufd_hwpt_nested *
 hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_hwpt_paging *parent,
-		  struct iommufd_device *idev, u32 flags,
-		  const struct iommu_user_data *user_data)
+		  struct iommufd_viommu *viommu, struct iommufd_device *idev,
+		  u32 flags, const struct iommu_user_data *user_data)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
 	struct iommufd_hwpt_nested *nested;
@@ -207,10 +258,16 @@ hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_hwpt_paging *parent,
 	int rc;
 
 	/* The parent's flags describe the second stage, not this one. */
-	if (flags || user_data->type == IOMMU_HWPT_DATA_NONE ||
-	    !ops->domain_alloc_user)
+	if ((flags & ~IOMMU_HWPT_ALLOC_PASID) ||
+	    user_data->type == IOMMU_HWPT_DATA_NONE ||
+	    (!viommu && !ops->domain_alloc_user))
+		return ERR_PTR(-EOPNOTSUPP);
+	if ((flags & IOMMU_HWPT_ALLOC_PASID) && !iommu_supports_pasid(idev))
 		return ERR_PTR(-EOPNOTSUPP);
 	if (!parent->nest_parent || parent->common.domain->owner != ops)
+		return ERR_PTR(-EINVAL);
+	if (viommu && (!idev->dev->iommu ||
+		       idev->dev->iommu->iommu_dev != viommu->iommu_dev))
 		return ERR_PTR(-EINVAL);
 
 	nested = iommufd_object_alloc(ictx, struct iommufd_hwpt_nested,
@@ -219,17 +276,21 @@ hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_hwpt_paging *parent,
 		return nested;
 	iommufd_object_add_user(&parent->common.obj);
 	nested->parent = parent;
+	if (viommu) {
+		iommufd_object_add_user(&viommu->obj);
+		nested->viommu = viommu;
+	}
+	nested->common.pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
 
-	domain = ops->domain_alloc_user(idev->dev, 0, parent->common.domain,
-					user_data);
-	if (IS_ERR_OR_NULL(domain)) {
-		rc = domain ? PTR_ERR(domain) : -ENOMEM;
+	domain = nested_domain_alloc(nested, idev, user_data);
+	if (IS_ERR(domain)) {
+		rc = PTR_ERR(domain);
 		goto out_abort;
 	}
 	nested->common.domain = domain;
-	domain->owner = ops;
-	if (WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED)) {
-		rc = -EINVAL;
+	if (WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED) ||
+	    (nested->common.pasid_compat && !domain->ops->set_dev_pasid)) {
+		rc = -EOPNOTSUPP;
 		goto out_abort;
 	}
 	return nested;
@@ -239,9 +300,10 @@ out_abort:
 	return ERR_PTR(rc);
 }
 
-/* IOMMU_HWPT_ALLOC on a paging HWPT: a nested HWPT. */
+/* IOMMU_HWPT_ALLOC on a paging HWPT or a vIOMMU: a nested HWPT. */
 static int hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 			     struct iommufd_hwpt_paging *parent,
+			     struct iommufd_viommu *viommu,
 			     struct iommufd_device *idev,
 			     struct iommufd_fault *fault)
 {
@@ -254,7 +316,7 @@ static int hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 	struct iommufd_hwpt_nested *nested;
 	int rc;
 
-	nested = hwpt_nested_alloc(ucmd->ictx, parent, idev,
+	nested = hwpt_nested_alloc(ucmd->ictx, parent, viommu, idev,
 				   cmd->flags & ~IOMMU_HWPT_FAULT_ID_VALID,
 				   &user_data);
 	if (IS_ERR(nested))
@@ -274,22 +336,23 @@ static int hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 {
+	const u32 valid = IOMMU_HWPT_ALLOC_NEST_PARENT |
+			  IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+			  IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_fault *fault = NULL;
+	struct iommufd_viommu *viommu;
 	struct iommufd_object *pt_obj;
 	struct iommufd_device *idev;
 	struct iommufd_ioas *ioas;
 	int rc;
 
-	if (cmd->__reserved || cmd->__reserved2)
+	if (cmd->__reserved || cmd->__reserved2 || (cmd->flags & ~valid))
 		return -EOPNOTSUPP;
 	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE && cmd->data_len) ||
 	    (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len))
 		return -EINVAL;
-	/* PASID-capable page tables come later. */
-	if (cmd->flags & IOMMU_HWPT_ALLOC_PASID)
-		return -EOPNOTSUPP;
 	/* A nesting parent's own faults are not user space's to resolve. */
 	if ((cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) &&
 	    (cmd->flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
@@ -325,11 +388,11 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 				       container_of(pt_obj,
 						    struct iommufd_hwpt_paging,
 						    common.obj),
-				       idev, fault);
+				       NULL, idev, fault);
 		goto out_put_pt;
 	case IOMMUFD_OBJ_VIOMMU:
-		/* vIOMMUs come with a later change. */
-		rc = -EOPNOTSUPP;
+		viommu = container_of(pt_obj, struct iommufd_viommu, obj);
+		rc = hwpt_alloc_nested(ucmd, viommu->hwpt, viommu, idev, fault);
 		goto out_put_pt;
 	default:
 		rc = -EINVAL;
@@ -384,6 +447,7 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 		.uptr = u64_to_user_ptr(cmd->data_uptr),
 		.entry_len = cmd->entry_len,
 	};
+	struct iommufd_viommu *viommu;
 	struct iommufd_object *obj;
 	struct iommu_domain *domain;
 	int rc;
@@ -406,9 +470,10 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 		goto out_respond;
 	}
 	/*
-	 * Only page tables user space manages have caches it must flush:
-	 * paging HWPTs are flushed by the kernel (EINVAL, as in v6.17), and
-	 * vIOMMUs come with a later change.
+	 * Only page tables user space manages have caches it must flush
+	 * (paging HWPTs are flushed by the kernel: EINVAL, as in v6.17), and
+	 * a vIOMMU has those of its devices, which its driver looks up by
+	 * virtual ID while they are held still.
 	 */
 	switch (obj->type) {
 	case IOMMUFD_OBJ_HWPT_NESTED:
@@ -422,7 +487,15 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 		rc = domain->ops->cache_invalidate_user(domain, &reqs);
 		break;
 	case IOMMUFD_OBJ_VIOMMU:
-		rc = -EOPNOTSUPP;
+		viommu = container_of(obj, struct iommufd_viommu, obj);
+		if (!viommu->drv->ops->cache_invalidate) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		reqs.entry_num = cmd->entry_num;
+		down_read(&viommu->vdevs_rwsem);
+		rc = viommu->drv->ops->cache_invalidate(viommu, &reqs);
+		up_read(&viommu->vdevs_rwsem);
 		break;
 	default:
 		rc = -EINVAL;

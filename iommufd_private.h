@@ -15,7 +15,15 @@
  *                                      nest inside it
  *  2. iommufd_ctx::ioas_creation_lock  creating the VFIO compatibility IOAS
  *  3. iommufd_ioas::mutex              the paging HWPTs of one IOAS
- *  4. iommufd_group::lock              attach, replace, detach of one group
+ *  4. iommufd_group::lock              attach, replace, detach of one group,
+ *                                      and of its devices' PASIDs
+ * 4a. iommufd_viommu::veventqs_rwsem   the vEVENTQs of a vIOMMU; read to
+ *                                      report an event (the mock reports
+ *                                      under 4); then iommufd_veventq's
+ *                                      read_mutex (veventq.c)
+ * 4b. iommufd_viommu::vdevs_rwsem      the vDEVICEs of a vIOMMU; read across
+ *                                      the driver's cache invalidation;
+ *                                      never nests with 4 or the above
  *  5. iommufd_fault::mutex             reading, answering and draining the
  *                                      queue of one FAULT object (fault.c)
  *  6. iommufd_access::ioas_lock        which IOAS an access pins from
@@ -27,9 +35,13 @@
  * 10. the source mm's mmap_lock        taken by GUP under iopt_pages::mutex
  * 11. spinlocks                        the xarrays' (ictx->objects,
  *                                      ictx->groups, io_pagetable::domains
- *                                      and ::accesses) and
- *                                      iommufd_fault::lock: innermost;
- *                                      nothing sleeps under them
+ *                                      and ::accesses, iommufd_viommu::vdevs),
+ *                                      iommufd_fault::lock,
+ *                                      iommufd_veventq::lock and
+ *                                      iommufd_device::vdevs_lock:
+ *                                      innermost; nothing sleeps under them.
+ *                                      ictx->mmaps' lock is taken before
+ *                                      ictx->objects' by mmap()
  *
  * An access's unmap callback is called with none of 3-11 held: IOAS_UNMAP
  * drops the io_pagetable locks first, and a move drops ioas_lock. The
@@ -45,6 +57,7 @@
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/iova_bitmap.h>
+#include <linux/maple_tree.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/uaccess.h>
@@ -116,6 +129,8 @@ struct iommufd_object {
  *                 table's xa_lock, like @vfio_ioas
  * @vfio_ioas: the IOAS the VFIO container emulation works on, or NULL; a
  *             plain pointer, cleared when that IOAS is destroyed
+ * @mmaps: mmap() page offset -> struct iommufd_mmap: the regions drivers
+ *         export through this file (main.c)
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -126,7 +141,29 @@ struct iommufd_ctx {
 	u8 account_mode;
 	bool no_iommu_mode;
 	struct iommufd_ioas *vfio_ioas;
+	struct maple_tree mmaps;
 };
+
+/**
+ * struct iommufd_mmap - a region user space may mmap() through the file
+ * @owner: the object that exported it; each mapping holds a long-term
+ *         reference on it
+ * @pgoff: the mmap() offset, in pages
+ * @base: physical address of the region
+ * @length: its size in bytes, a multiple of PAGE_SIZE; only whole regions
+ *          are mapped
+ */
+struct iommufd_mmap {
+	struct iommufd_object *owner;
+	unsigned long pgoff;
+	phys_addr_t base;
+	size_t length;
+};
+
+int iommufd_mmap_add(struct iommufd_ctx *ictx, struct iommufd_object *owner,
+		     phys_addr_t base, size_t length, unsigned long *offset);
+void iommufd_mmap_remove(struct iommufd_ctx *ictx,
+			 struct iommufd_object *owner, unsigned long offset);
 
 /**
  * struct iommufd_ucmd - one ioctl call in progress
@@ -172,10 +209,16 @@ void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 				      struct iommufd_object *obj);
 int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id);
+bool iommufd_object_tombstone(struct iommufd_ctx *ictx,
+			      struct iommufd_object *obj);
 void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj);
 void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx,
 					struct iommufd_object *obj);
+int iommufd_object_publish_file(struct iommufd_ucmd *ucmd,
+				struct iommufd_object *obj, const char *name,
+				const struct file_operations *fops, void *priv,
+				int flags, u32 *out_fd, size_t reply_len);
 
 /* Short-term references: within one ioctl or one callback. */
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
@@ -276,11 +319,15 @@ struct iommufd_fault;
  * @domain: the domain; owned by the HWPT
  * @fault: where the domain's I/O page faults go (IOMMU_HWPT_FAULT_ID_VALID),
  *         with a long-term reference; NULL if they are not handled
+ * @pasid_compat: allocated with IOMMU_HWPT_ALLOC_PASID: it may be attached
+ *                to PASIDs, and to the RID of a device that has PASIDs
+ *                attached
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommu_domain *domain;
 	struct iommufd_fault *fault;
+	bool pasid_compat;
 };
 
 /**
@@ -310,10 +357,13 @@ struct iommufd_hwpt_paging {
  * @parent: the paging HWPT (allocated with IOMMU_HWPT_ALLOC_NEST_PARENT)
  *          that translates the output of @common's table; a long-term
  *          reference on it is held until the nested HWPT is destroyed
+ * @viommu: the vIOMMU it was allocated on, with a long-term reference, or
+ *          NULL if it was allocated on @parent directly
  */
 struct iommufd_hwpt_nested {
 	struct iommufd_hw_pagetable common;
 	struct iommufd_hwpt_paging *parent;
+	struct iommufd_viommu *viommu;
 };
 
 static inline struct iommufd_hwpt_paging *
@@ -345,7 +395,8 @@ void iommufd_fault_destroy(struct iommufd_object *obj);
 struct iommufd_fault *iommufd_fault_get(struct iommufd_ucmd *ucmd, u32 id);
 void iommufd_fault_put(struct iommufd_ucmd *ucmd, struct iommufd_fault *fault);
 int iommufd_fault_iopf_handler(struct iopf_group *group);
-void iommufd_fault_drain(struct iommufd_fault *fault, struct device *dev);
+void iommufd_fault_drain(struct iommufd_fault *fault, struct device *dev,
+			 struct iommu_attach_handle *handle);
 void iommufd_hwpt_set_fault(struct iommufd_hw_pagetable *hwpt,
 			    struct iommufd_fault *fault);
 void iommufd_hwpt_put_fault(struct iommufd_hw_pagetable *hwpt);
@@ -394,9 +445,16 @@ struct iommufd_group {
  * @group_item: in @igroup->device_list while attached
  * @dev: the device
  * @enforce_cache_coherency: its IOMMU can block non-coherent DMA
- * @iopf_enabled: I/O page faults are turned on for it, because its group
- *                is attached to a HWPT with a FAULT object; under the
- *                group's lock
+ * @iopf_enabled: its main (RID) attachment is to a HWPT with a FAULT object
+ *                and holds one of @iopf_users; under the group's lock
+ * @iopf_users: attachments (the RID's, and one per PASID) to HWPTs with a
+ *              FAULT object; I/O page faults are turned on while nonzero.
+ *              Under the group's lock
+ * @pasids: PASID -> struct iommufd_pasid_attach, the device's PASIDs that
+ *          are attached; changed under the group's lock
+ * @vdevs_lock: protects @vdevs
+ * @vdevs: its vDEVICEs (struct iommufd_vdevice), at most one per vIOMMU;
+ *         each holds a long-term reference on the device
  */
 struct iommufd_device {
 	struct iommufd_object obj;
@@ -406,6 +464,21 @@ struct iommufd_device {
 	struct device *dev;
 	bool enforce_cache_coherency;
 	bool iopf_enabled;
+	unsigned int iopf_users;
+	struct xarray pasids;
+	spinlock_t vdevs_lock; /* see @vdevs_lock above */
+	struct list_head vdevs;
+};
+
+/**
+ * struct iommufd_pasid_attach - one attached PASID of a device
+ * @handle: given to the IOMMU core for the PASID; its dev_id is the
+ *          device's, for I/O page faults through the PASID
+ * @hwpt: the HWPT attached, with a long-term reference
+ */
+struct iommufd_pasid_attach {
+	struct iommufd_attach_handle handle;
+	struct iommufd_hw_pagetable *hwpt;
 };
 
 static inline struct iommufd_device *
@@ -420,7 +493,101 @@ iommufd_get_device(struct iommufd_ucmd *ucmd, u32 id)
 }
 
 void iommufd_device_destroy(struct iommufd_object *obj);
+void iommufd_device_unlink(struct iommufd_object *obj);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+bool iommufd_device_pasid_capable(struct iommufd_device *idev);
+
+/**
+ * struct iommufd_viommu - a virtual IOMMU (IOMMUFD_OBJ_VIOMMU)
+ * @obj: object header
+ * @ictx: the context
+ * @hwpt: the nesting parent it builds on, with a long-term reference
+ * @iommu_dev: the physical IOMMU instance it is a share of; only devices
+ *             behind it can have vDEVICEs or nested HWPTs on it
+ * @drv: the driver's description of its type; the vIOMMU holds a reference
+ *       on @drv->owner
+ * @vdevs_rwsem: taken for writing to change @vdevs, for reading by the
+ *               driver's cache_invalidate (so the devices it finds stay)
+ * @vdevs: virtual ID -> struct iommufd_vdevice; the xarray's own lock
+ *         makes lookups by device safe from any context
+ * @veventqs_rwsem: protects @veventqs; taken for reading to report events
+ * @veventqs: its vEVENTQs (struct iommufd_veventq), one per type
+ * @priv: the driver's data, @drv->priv_size bytes
+ *
+ * Long-term references on it: one per vDEVICE, nested HWPT, vEVENTQ, HW
+ * queue and mmap() of a region it exported, so it is destroyed last.
+ */
+struct iommufd_viommu {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommu_device *iommu_dev;
+	const struct iommufd_viommu_driver *drv;
+	struct rw_semaphore vdevs_rwsem;
+	struct xarray vdevs;
+	struct rw_semaphore veventqs_rwsem;
+	struct list_head veventqs;
+	u8 priv[] __aligned(8);
+};
+
+/**
+ * struct iommufd_vdevice - a device's identity on a vIOMMU
+ *                          (IOMMUFD_OBJ_VDEVICE)
+ * @obj: object header
+ * @viommu: the vIOMMU, with a long-term reference
+ * @idev: the device, with a long-term reference
+ * @virt_id: the ID the guest knows the device by on @viommu
+ * @idev_item: in @idev->vdevs
+ *
+ * Destroyed by IOMMU_DESTROY, by closing the file, or when its device is
+ * unbound: then its ID stays reserved (a tombstone) until the file closes.
+ */
+struct iommufd_vdevice {
+	struct iommufd_object obj;
+	struct iommufd_viommu *viommu;
+	struct iommufd_device *idev;
+	u64 virt_id;
+	struct list_head idev_item;
+};
+
+/**
+ * struct iommufd_hw_queue - a guest queue the IOMMU reads directly
+ *                           (IOMMUFD_OBJ_HW_QUEUE)
+ * @obj: object header
+ * @viommu: its vIOMMU, with a long-term reference
+ * @access: an internal access that keeps the queue memory pinned in the
+ *          vIOMMU's IOAS
+ * @iova: first IOVA of the pinned pages
+ * @length: bytes pinned from @iova
+ * @type: enum iommu_hw_queue_type
+ * @live: the driver's hw_queue_init succeeded; its hw_queue_destroy is due
+ * @priv: the driver's data
+ */
+struct iommufd_hw_queue {
+	struct iommufd_object obj;
+	struct iommufd_viommu *viommu;
+	struct iommufd_access *access;
+	unsigned long iova;
+	size_t length;
+	u32 type;
+	bool live;
+	u8 priv[] __aligned(8);
+};
+
+/* viommu.c */
+int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd);
+void iommufd_viommu_destroy(struct iommufd_object *obj);
+int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd);
+void iommufd_vdevice_destroy(struct iommufd_object *obj);
+void iommufd_device_tombstone_vdevs(struct iommufd_device *idev);
+int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd);
+void iommufd_hw_queue_destroy(struct iommufd_object *obj);
+
+/* veventq.c */
+int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd);
+void iommufd_veventq_destroy(struct iommufd_object *obj);
+int iommufd_veventq_report(struct iommufd_viommu *viommu, u32 type,
+			   const void *data, size_t len);
 
 /**
  * struct iommufd_access - an in-kernel user of an IOAS (IOMMUFD_OBJ_ACCESS)
@@ -452,6 +619,11 @@ struct iommufd_access {
 };
 
 void iommufd_access_destroy_object(struct iommufd_object *obj);
+struct iommufd_access *
+iommufd_access_create_internal(struct iommufd_ctx *ictx,
+			       const struct iommufd_access_ops *ops,
+			       struct iommufd_ioas *ioas);
+void iommufd_access_destroy_internal(struct iommufd_access *access);
 void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 				 unsigned long length);
 

@@ -70,9 +70,11 @@
  */
 #define pr_fmt(fmt) "iommufd: " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/iommufd.h>
@@ -91,10 +93,15 @@
  *           no references left but the caller's.
  * @abort: undo a partially built object that was never published; when
  *         absent, @destroy is used
+ * @unlink: for objects their kernel owner destroys: remove the dependents
+ *          that cannot outlive the object (a DEVICE's vDEVICEs). Called by
+ *          iommufd_object_destroy_kernel() once no lookup can reach the
+ *          object any more, before it checks that nothing depends on it.
  */
 struct iommufd_object_ops {
 	void (*destroy)(struct iommufd_object *obj);
 	void (*abort)(struct iommufd_object *obj);
+	void (*unlink)(struct iommufd_object *obj);
 };
 
 static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
@@ -103,6 +110,7 @@ static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	},
 	[IOMMUFD_OBJ_DEVICE] = {
 		.destroy = iommufd_device_destroy,
+		.unlink = iommufd_device_unlink,
 	},
 	[IOMMUFD_OBJ_HWPT_PAGING] = {
 		.destroy = iommufd_hwpt_paging_destroy,
@@ -116,6 +124,18 @@ static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	},
 	[IOMMUFD_OBJ_ACCESS] = {
 		.destroy = iommufd_access_destroy_object,
+	},
+	[IOMMUFD_OBJ_VIOMMU] = {
+		.destroy = iommufd_viommu_destroy,
+	},
+	[IOMMUFD_OBJ_VDEVICE] = {
+		.destroy = iommufd_vdevice_destroy,
+	},
+	[IOMMUFD_OBJ_VEVENTQ] = {
+		.destroy = iommufd_veventq_destroy,
+	},
+	[IOMMUFD_OBJ_HW_QUEUE] = {
+		.destroy = iommufd_hw_queue_destroy,
 	},
 #ifdef CONFIG_IOMMUFD_TEST
 	[IOMMUFD_OBJ_SELFTEST] = {
@@ -323,6 +343,20 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id)
 	return 0;
 }
 
+/* Wait until no lookup holds @obj, which the caller has hidden. */
+static void object_close_and_drain(struct iommufd_ctx *ictx,
+				   struct iommufd_object *obj)
+{
+	if (refcount_dec_and_test(&obj->lookups))
+		return;
+	wait_event(ictx->destroy_wait, !refcount_read(&obj->lookups));
+	/*
+	 * Seen at zero through a plain read: order what follows after the
+	 * last lookup's use of the object (its put released it).
+	 */
+	smp_acquire__after_ctrl_dep();
+}
+
 /**
  * iommufd_object_destroy_kernel() - destroy an object on behalf of its owner
  * @ictx: the context
@@ -345,15 +379,10 @@ void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 	WARN_ON(old != obj);
 
 	/* Close it; lookups in flight end on their own. */
-	if (!refcount_dec_and_test(&obj->lookups)) {
-		wait_event(ictx->destroy_wait,
-			   !refcount_read(&obj->lookups));
-		/*
-		 * Seen at zero through a plain read: order what follows after
-		 * the last lookup's use of the object (its put released it).
-		 */
-		smp_acquire__after_ctrl_dep();
-	}
+	object_close_and_drain(ictx, obj);
+	/* Dependents the kernel removes along with the object go first. */
+	if (iommufd_object_ops[obj->type].unlink)
+		iommufd_object_ops[obj->type].unlink(obj);
 
 	if (WARN(!refcount_dec_if_one(&obj->users),
 		 "iommufd: object %u of type %d still has dependents\n",
@@ -369,6 +398,85 @@ void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 	object_forget_compat(ictx, obj);
 	xa_unlock(&ictx->objects);
 	iommufd_object_free(obj);
+}
+
+/**
+ * iommufd_object_tombstone() - destroy an object but keep its ID taken
+ * @ictx: the context
+ * @obj: an object nothing depends on any more
+ *
+ * For an object whose reason to exist went away from under user space (a
+ * vDEVICE whose device was unbound): it is hidden, its lookups in flight
+ * are waited for and it is destroyed, but its slot stays reserved until
+ * the file is closed, so the ID user space holds is not handed out again;
+ * IOMMU_DESTROY on it answers ENOENT.
+ *
+ * Return: true once destroyed; false if @obj was no longer published
+ * because IOMMU_DESTROY (or the file's close) is destroying it already.
+ */
+bool iommufd_object_tombstone(struct iommufd_ctx *ictx,
+			      struct iommufd_object *obj)
+{
+	if (object_slot_swap(ictx, obj, obj, XA_ZERO_ENTRY) != obj)
+		return false;
+	object_close_and_drain(ictx, obj);
+	if (WARN(!refcount_dec_if_one(&obj->users),
+		 "iommufd: object %u of type %d still has dependents\n",
+		 obj->id, obj->type)) {
+		/* A bug elsewhere: the object leaks rather than be used freed. */
+		return true;
+	}
+	iommufd_object_free(obj);
+	return true;
+}
+
+/**
+ * iommufd_object_publish_file() - publish a new object with a file for it
+ * @ucmd: the command creating the object; the reply is sent from here
+ * @obj: the new, unpublished object, whose ID is in the reply already
+ * @name: the file's name, for anon_inode_getfile()
+ * @fops: the file's operations; their release must drop the references
+ *        taken here: a long-term one on @obj and one on the context
+ * @priv: the file's private_data
+ * @flags: O_RDONLY or O_RDWR
+ * @out_fd: where in the reply the file descriptor goes
+ * @reply_len: the size of the reply
+ *
+ * Everything that can fail comes before the file exists, since only the
+ * last fput() could undo a file, and that happens later.
+ *
+ * Return: 0 once the object is published and the descriptor installed; on
+ * failure @obj is still unpublished, for the caller to abort.
+ */
+int iommufd_object_publish_file(struct iommufd_ucmd *ucmd,
+				struct iommufd_object *obj, const char *name,
+				const struct file_operations *fops, void *priv,
+				int flags, u32 *out_fd, size_t reply_len)
+{
+	struct file *filep;
+	int fd, rc;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	*out_fd = fd;
+	rc = iommufd_ucmd_respond(ucmd, reply_len);
+	if (rc)
+		goto out_put_fd;
+	filep = anon_inode_getfile(name, fops, priv, flags);
+	if (IS_ERR(filep)) {
+		rc = PTR_ERR(filep);
+		goto out_put_fd;
+	}
+	iommufd_ctx_get(ucmd->ictx);
+	iommufd_object_add_user(obj);
+	iommufd_object_finalize(ucmd->ictx, obj);
+	fd_install(fd, filep);
+	return 0;
+
+out_put_fd:
+	put_unused_fd(fd);
+	return rc;
 }
 
 /**
@@ -472,6 +580,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	xa_init(&ictx->groups);
 	init_waitqueue_head(&ictx->destroy_wait);
 	init_rwsem(&ictx->ioas_creation_lock);
+	mt_init_flags(&ictx->mmaps, MT_FLAGS_ALLOC_RANGE);
 	/*
 	 * Opened as /dev/vfio/vfio (misc_open() left the miscdevice in
 	 * private_data): charge pinned memory per process, as VFIO's own
@@ -514,8 +623,11 @@ static void iommufd_destroy_all(struct iommufd_ctx *ictx)
 		}
 	} while (progress);
 
-	WARN(!xa_empty(&ictx->objects),
-	     "objects still referenced when the file closed\n");
+	/* Tombstones (reserved IDs) may remain; objects must not. */
+	xa_for_each(&ictx->objects, index, obj) {
+		WARN(1, "objects still referenced when the file closed\n");
+		break;
+	}
 }
 
 static int iommufd_fops_release(struct inode *inode, struct file *filp)
@@ -524,6 +636,8 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 
 	iommufd_destroy_all(ictx);
 	WARN_ON(!xa_empty(&ictx->groups));
+	WARN_ON(!mtree_empty(&ictx->mmaps));
+	mtree_destroy(&ictx->mmaps);
 	xa_destroy(&ictx->objects);
 	xa_destroy(&ictx->groups);
 	kfree(ictx);
@@ -551,6 +665,10 @@ union ucmd_buffer {
 	struct iommu_ioas_change_process change_process;
 	struct iommu_option option;
 	struct iommu_vfio_ioas vfio_ioas;
+	struct iommu_viommu_alloc viommu;
+	struct iommu_vdevice_alloc vdev;
+	struct iommu_veventq_alloc veventq;
+	struct iommu_hw_queue_alloc hw_queue;
 #ifdef CONFIG_IOMMUFD_TEST
 	struct iommu_test_cmd test;
 #endif
@@ -613,6 +731,14 @@ static const struct iommufd_ioctl_desc iommufd_ioctl_descs[] = {
 		  struct iommu_ioas_change_process, __reserved),
 	UCMD_DESC(IOAS_MAP_FILE, iommufd_ioas_map_file,
 		  struct iommu_ioas_map_file, iova),
+	UCMD_DESC(VIOMMU_ALLOC, iommufd_viommu_alloc_ioctl,
+		  struct iommu_viommu_alloc, out_viommu_id),
+	UCMD_DESC(VDEVICE_ALLOC, iommufd_vdevice_alloc_ioctl,
+		  struct iommu_vdevice_alloc, virt_id),
+	UCMD_DESC(VEVENTQ_ALLOC, iommufd_veventq_alloc,
+		  struct iommu_veventq_alloc, __reserved),
+	UCMD_DESC(HW_QUEUE_ALLOC, iommufd_hw_queue_alloc_ioctl,
+		  struct iommu_hw_queue_alloc, length),
 #ifdef CONFIG_IOMMUFD_TEST
 	/* The selftest's command lives at a fixed number past the others. */
 	[_IOC_NR(IOMMU_TEST_CMD) - IOMMUFD_CMD_BASE] = {
@@ -664,12 +790,149 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	return rc ?: desc->handler(&ucmd);
 }
 
+/*
+ * mmap() of regions drivers export (the MMIO page of a vIOMMU, say). Only
+ * a whole region can be mapped, shared, and the mapping is never split,
+ * copied on fork or grown; while it exists it holds a long-term reference
+ * on the object that exported the region, so that object cannot be
+ * destroyed and the region stays valid.
+ */
+static void iommufd_vma_open(struct vm_area_struct *vma)
+{
+	iommufd_object_add_user(vma->vm_private_data);
+}
+
+static void iommufd_vma_close(struct vm_area_struct *vma)
+{
+	iommufd_object_drop_user(vma->vm_private_data);
+}
+
+static int iommufd_vma_may_split(struct vm_area_struct *vma,
+				 unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static const struct vm_operations_struct iommufd_vma_ops = {
+	.open = iommufd_vma_open,
+	.close = iommufd_vma_close,
+	.may_split = iommufd_vma_may_split,
+};
+
+static int iommufd_fops_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct iommufd_ctx *ictx = filp->private_data;
+	size_t length = vma->vm_end - vma->vm_start;
+	struct iommufd_object *owner = NULL;
+	struct iommufd_mmap *region;
+	int rc;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+
+	/*
+	 * The region is freed only after its owner is destroyed, and an
+	 * owner still being built is not published: only a lookup through
+	 * the table finds it live.
+	 */
+	mtree_lock(&ictx->mmaps);
+	region = mtree_load(&ictx->mmaps, vma->vm_pgoff);
+	if (region && region->pgoff == vma->vm_pgoff &&
+	    region->length == length) {
+		owner = iommufd_get_object(ictx, region->owner->id,
+					   IOMMUFD_OBJ_ANY);
+		if (IS_ERR(owner)) {
+			owner = NULL;
+		} else if (owner != region->owner) {
+			iommufd_put_object(ictx, owner);
+			owner = NULL;
+		}
+	}
+	mtree_unlock(&ictx->mmaps);
+	if (!owner)
+		return -ENXIO;
+
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP |
+			  VM_DONTCOPY);
+	if (!page_is_ram(PHYS_PFN(region->base)))
+		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	rc = remap_pfn_range(vma, vma->vm_start, PHYS_PFN(region->base),
+			     length, vma->vm_page_prot);
+	if (!rc) {
+		vma->vm_private_data = owner;
+		vma->vm_ops = &iommufd_vma_ops;
+		iommufd_object_add_user(owner);
+	}
+	iommufd_put_object(ictx, owner);
+	return rc;
+}
+
+/**
+ * iommufd_mmap_add() - let user space mmap() a region through the file
+ * @ictx: the context
+ * @owner: the object exporting it, which must call iommufd_mmap_remove()
+ *         before it is freed
+ * @base: physical address, page aligned
+ * @length: size, a nonzero multiple of PAGE_SIZE
+ * @offset: receives the mmap() offset to give user space
+ *
+ * Return: 0, -EINVAL for a misaligned region, -ENOMEM or -EBUSY if no
+ * offset range is free.
+ */
+int iommufd_mmap_add(struct iommufd_ctx *ictx, struct iommufd_object *owner,
+		     phys_addr_t base, size_t length, unsigned long *offset)
+{
+	struct iommufd_mmap *region;
+	unsigned long pgoff;
+	int rc;
+
+	if (!length || !PAGE_ALIGNED(length) || !PAGE_ALIGNED(base))
+		return -EINVAL;
+	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
+	if (!region)
+		return -ENOMEM;
+	region->owner = owner;
+	region->base = base;
+	region->length = length;
+	rc = mtree_alloc_range(&ictx->mmaps, &pgoff, region,
+			       length >> PAGE_SHIFT, 0,
+			       ULONG_MAX >> PAGE_SHIFT, GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		kfree(region);
+		return rc;
+	}
+	/* Not yet visible to mmap(): nobody reads pgoff before this store. */
+	region->pgoff = pgoff;
+	*offset = pgoff << PAGE_SHIFT;
+	return 0;
+}
+
+/**
+ * iommufd_mmap_remove() - undo iommufd_mmap_add()
+ * @ictx: the context
+ * @owner: the exporting object, which nothing maps any more
+ * @offset: what iommufd_mmap_add() returned
+ */
+void iommufd_mmap_remove(struct iommufd_ctx *ictx,
+			 struct iommufd_object *owner, unsigned long offset)
+{
+	struct iommufd_mmap *region;
+
+	region = mtree_erase(&ictx->mmaps, offset >> PAGE_SHIFT);
+	if (WARN_ON(!region || region->owner != owner))
+		return;
+	kfree(region);
+}
+
 static const struct file_operations iommufd_fops = {
 	.owner = THIS_MODULE,
 	.open = iommufd_fops_open,
 	.release = iommufd_fops_release,
 	.unlocked_ioctl = iommufd_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = iommufd_fops_mmap,
 };
 
 /**

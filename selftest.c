@@ -40,7 +40,6 @@
 #include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/platform_device.h>
-#include <linux/property.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 #include <uapi/linux/iommufd.h>
@@ -70,10 +69,20 @@ bool iommufd_should_fail(void)
  * Mock devices and their IOMMU.
  */
 
+/**
+ * struct mock_dev - a mock device
+ * @dev: the device
+ * @flags: MOCK_FLAGS_DEVICE_*
+ * @id: its number on the mock bus
+ * @cache: a pretend device cache (an ATC, say) the guest flushes through
+ *         its vIOMMU; entries start at IOMMU_TEST_DEV_CACHE_DEFAULT and
+ *         invalidation clears them
+ */
 struct mock_dev {
 	struct device dev;
 	u32 flags;
 	int id;
+	u32 cache[MOCK_DEV_CACHE_NUM];
 };
 
 static const struct bus_type iommufd_mock_bus_type = {
@@ -149,6 +158,24 @@ static int mock_attach_paging(struct iommu_domain *domain, struct device *dev)
 	    (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
 	return 0;
+}
+
+/*
+ * PASIDs: any mock domain may be attached to a PASID of a device that has
+ * them. Replacing what PASID IOMMU_TEST_PASID_RESERVED is attached to
+ * fails, so that tests see a failed replace leave the PASID as it was.
+ */
+static int mock_set_dev_pasid(struct iommu_domain *domain, struct device *dev,
+			      ioasid_t pasid, struct iommu_domain *old)
+{
+	if (old && pasid == IOMMU_TEST_PASID_RESERVED)
+		return -ENOMEM;
+	return 0;
+}
+
+static void mock_remove_dev_pasid(struct device *dev, ioasid_t pasid,
+				  struct iommu_domain *domain)
+{
 }
 
 static const struct iommu_domain_ops mock_blocking_ops = {
@@ -232,6 +259,7 @@ static void mock_domain_free(struct iommu_domain *domain)
 
 static const struct iommu_domain_ops mock_paging_ops = {
 	.attach_dev = mock_attach_paging,
+	.set_dev_pasid = mock_set_dev_pasid,
 	.map_pages = mock_map_pages,
 	.unmap_pages = mock_unmap_pages,
 	.iova_to_phys = mock_iova_to_phys,
@@ -304,6 +332,43 @@ static int mock_read_and_clear_dirty(struct iommu_domain *domain,
 	return 0;
 }
 
+/**
+ * struct mock_viommu - the driver data of a mock vIOMMU
+ * @core: the vIOMMU it belongs to
+ * @parent: its nesting parent's mock domain
+ * @page: pages user space may mmap() through the iommufd, as it would map
+ *        a real IOMMU's virtual command interface; NULL unless asked for
+ *        with struct iommu_viommu_selftest
+ * @mmap_offset: the mmap() offset of @page
+ * @queues_lock: protects @queues
+ * @queues: its HW queues by index; each queue but the first holds the one
+ *          before it, so they go in the reverse order they came
+ */
+struct mock_viommu {
+	struct iommufd_viommu *core;
+	struct iommu_domain *parent;
+	struct page *page;
+	unsigned long mmap_offset;
+	struct mutex queues_lock; /* see @queues_lock above */
+	struct mock_hw_queue *queues[IOMMU_TEST_HW_QUEUE_MAX];
+};
+
+/**
+ * struct mock_hw_queue - the driver data of a mock HW queue
+ * @core: the HW queue it belongs to
+ * @mv: its vIOMMU's data
+ * @prev: the queue before it, which it holds; NULL for the first
+ * @index: its index
+ * @base: physical address of the queue memory
+ */
+struct mock_hw_queue {
+	struct iommufd_hw_queue *core;
+	struct mock_viommu *mv;
+	struct mock_hw_queue *prev;
+	u32 index;
+	phys_addr_t base;
+};
+
 /*
  * Nested mock domains: the first stage is pretend, described only by the
  * value every entry of a pretend IOTLB starts with; invalidations reset
@@ -311,6 +376,7 @@ static int mock_read_and_clear_dirty(struct iommu_domain *domain,
  */
 struct mock_nested_domain {
 	struct iommu_domain domain;
+	struct mock_viommu *mv;
 	u32 iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
 };
 
@@ -360,14 +426,29 @@ static int mock_nested_invalidate(struct iommu_domain *domain,
 	return rc;
 }
 
+/*
+ * A device reaches a nested domain of a vIOMMU only under a virtual ID,
+ * the way a guest's stream table names it.
+ */
+static int mock_attach_nested(struct iommu_domain *domain, struct device *dev)
+{
+	struct mock_nested_domain *nested = to_mock_nested(domain);
+	u64 virt_id;
+
+	if (!nested->mv)
+		return 0;
+	return iommufd_viommu_get_vdev_id(nested->mv->core, dev, &virt_id);
+}
+
 static const struct iommu_domain_ops mock_nested_ops = {
-	.attach_dev = mock_attach_nop,
+	.attach_dev = mock_attach_nested,
+	.set_dev_pasid = mock_set_dev_pasid,
 	.free = mock_nested_free,
 	.cache_invalidate_user = mock_nested_invalidate,
 };
 
 static struct iommu_domain *
-mock_nested_alloc(struct iommu_domain *parent,
+mock_nested_alloc(struct iommu_domain *parent, struct mock_viommu *mv,
 		  const struct iommu_user_data *user_data)
 {
 	struct mock_nested_domain *nested;
@@ -389,6 +470,7 @@ mock_nested_alloc(struct iommu_domain *parent,
 		return ERR_PTR(-ENOMEM);
 	nested->domain.type = IOMMU_DOMAIN_NESTED;
 	nested->domain.ops = &mock_nested_ops;
+	nested->mv = mv;
 	for (i = 0; i != MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
 		nested->iotlb[i] = data.iotlb;
 	return &nested->domain;
@@ -413,7 +495,7 @@ mock_domain_alloc_user(struct device *dev, u32 flags,
 	if (parent) {
 		if (flags || !user_data)
 			return ERR_PTR(-EOPNOTSUPP);
-		return mock_nested_alloc(parent, user_data);
+		return mock_nested_alloc(parent, NULL, user_data);
 	}
 	if (user_data || (flags & ~valid))
 		return ERR_PTR(-EOPNOTSUPP);
@@ -494,6 +576,18 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 	return &mock_iommu_device;
 }
 
+/*
+ * The core looks for a device's PASID width in its firmware description,
+ * which mock devices have none of (a software node would do, but removing
+ * one after device_add() failed half way frees it twice in 6.12): set it
+ * once probing is over.
+ */
+static void mock_probe_finalize(struct device *dev)
+{
+	if (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_PASID)
+		dev->iommu->max_pasids = 1U << MOCK_PASID_WIDTH;
+}
+
 static const struct iommu_ops mock_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
@@ -501,15 +595,241 @@ static const struct iommu_ops mock_ops = {
 	.hw_info = mock_hw_info,
 	.domain_alloc_user = mock_domain_alloc_user,
 	.probe_device = mock_probe_device,
+	.probe_finalize = mock_probe_finalize,
 	.device_group = generic_device_group,
 	.dev_enable_feat = mock_dev_enable_feat,
 	.dev_disable_feat = mock_dev_disable_feat,
 	.page_response = mock_page_response,
+	.remove_dev_pasid = mock_remove_dev_pasid,
 	/* PASID faults may go to a nested domain on the RID. */
 	.user_pasid_table = true,
 	.default_domain = &mock_blocking_domain,
 	.blocked_domain = &mock_blocking_domain,
 	.default_domain_ops = &mock_paging_ops,
+};
+
+/* ---------------------------------------------------------------------
+ * The mock vIOMMU (IOMMU_VIOMMU_TYPE_SELFTEST).
+ */
+
+static struct mock_viommu *to_mock_viommu(struct iommufd_viommu *viommu)
+{
+	return iommufd_viommu_priv(viommu);
+}
+
+/*
+ * The region a mock vIOMMU exports: two pages (as the selftest ABI has
+ * it), the first starting with in_data.
+ */
+#define MOCK_VIOMMU_MMAP_ORDER 1
+#define MOCK_VIOMMU_MMAP_SIZE (PAGE_SIZE << MOCK_VIOMMU_MMAP_ORDER)
+
+/* Export pages holding @in_data for user space to mmap() and read back. */
+static int mock_viommu_export_page(struct mock_viommu *mv, u32 in_data)
+{
+	int rc;
+
+	mv->page = alloc_pages(GFP_KERNEL | __GFP_ZERO,
+			       MOCK_VIOMMU_MMAP_ORDER);
+	if (!mv->page)
+		return -ENOMEM;
+	*(u32 *)page_address(mv->page) = in_data;
+	rc = iommufd_viommu_alloc_mmap(mv->core, page_to_phys(mv->page),
+				       MOCK_VIOMMU_MMAP_SIZE, &mv->mmap_offset);
+	if (rc) {
+		__free_pages(mv->page, MOCK_VIOMMU_MMAP_ORDER);
+		mv->page = NULL;
+	}
+	return rc;
+}
+
+static void mock_viommu_unexport_page(struct mock_viommu *mv)
+{
+	if (!mv->page)
+		return;
+	iommufd_viommu_destroy_mmap(mv->core, mv->mmap_offset);
+	__free_pages(mv->page, MOCK_VIOMMU_MMAP_ORDER);
+	mv->page = NULL;
+}
+
+/*
+ * With driver data, the vIOMMU echoes in_data and exports a page that
+ * holds it; without, it is plain.
+ */
+static int mock_viommu_init(struct iommufd_viommu *viommu,
+			    struct iommu_domain *parent, struct device *dev,
+			    const struct iommu_user_data *user_data)
+{
+	struct mock_viommu *mv = to_mock_viommu(viommu);
+	struct iommu_viommu_selftest data;
+	int rc;
+
+	if (parent->ops != &mock_paging_ops)
+		return -EINVAL;
+	mv->core = viommu;
+	mv->parent = parent;
+	mutex_init(&mv->queues_lock);
+	if (!user_data->len)
+		return 0;
+
+	rc = iommu_copy_struct_from_user(&data, user_data,
+					 IOMMU_VIOMMU_TYPE_SELFTEST, in_data);
+	if (rc)
+		goto err_mutex;
+	rc = mock_viommu_export_page(mv, data.in_data);
+	if (rc)
+		goto err_mutex;
+	data.out_data = data.in_data;
+	data.out_mmap_offset = mv->mmap_offset;
+	data.out_mmap_length = MOCK_VIOMMU_MMAP_SIZE;
+	if (copy_to_user(user_data->uptr, &data,
+			 min_t(size_t, user_data->len, sizeof(data)))) {
+		rc = -EFAULT;
+		goto err_page;
+	}
+	return 0;
+
+err_page:
+	mock_viommu_unexport_page(mv);
+err_mutex:
+	mutex_destroy(&mv->queues_lock);
+	return rc;
+}
+
+static void mock_viommu_destroy(struct iommufd_viommu *viommu)
+{
+	struct mock_viommu *mv = to_mock_viommu(viommu);
+
+	mock_viommu_unexport_page(mv);
+	mutex_destroy(&mv->queues_lock);
+}
+
+static struct iommu_domain *
+mock_viommu_alloc_domain_nested(struct iommufd_viommu *viommu, u32 flags,
+				const struct iommu_user_data *user_data)
+{
+	struct mock_viommu *mv = to_mock_viommu(viommu);
+
+	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
+		return ERR_PTR(-EOPNOTSUPP);
+	return mock_nested_alloc(mv->parent, mv, user_data);
+}
+
+/* Reset one entry, or all, of the pretend cache of the device @vdev_id. */
+static int mock_viommu_invalidate_one(struct iommufd_viommu *viommu,
+				      const struct iommu_viommu_invalidate_selftest *req)
+{
+	struct mock_dev *mdev;
+	struct device *dev;
+	unsigned int i;
+
+	if (req->flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL)
+		return -EOPNOTSUPP;
+	dev = iommufd_viommu_find_dev(viommu, req->vdev_id);
+	if (!dev)
+		return -EINVAL;
+	mdev = to_mock_dev(dev);
+	if (req->flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+		for (i = 0; i != MOCK_DEV_CACHE_NUM; i++)
+			WRITE_ONCE(mdev->cache[i], 0);
+		return 0;
+	}
+	if (req->cache_id > MOCK_DEV_CACHE_ID_MAX)
+		return -EINVAL;
+	WRITE_ONCE(mdev->cache[req->cache_id], 0);
+	return 0;
+}
+
+/* Requests are carried out in order up to the first bad one. */
+static int mock_viommu_cache_invalidate(struct iommufd_viommu *viommu,
+					struct iommu_user_data_array *reqs)
+{
+	const u32 type = IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST;
+	struct iommu_viommu_invalidate_selftest req;
+	u32 done;
+	int rc = 0;
+
+	for (done = 0; done != reqs->entry_num; done++) {
+		cond_resched();
+		rc = iommu_copy_struct_from_user_array(&req, reqs, type, done,
+						       cache_id);
+		if (!rc)
+			rc = mock_viommu_invalidate_one(viommu, &req);
+		if (rc)
+			break;
+	}
+	reqs->entry_num = done;
+	return rc;
+}
+
+static size_t mock_hw_queue_size(struct iommufd_viommu *viommu, u32 type)
+{
+	return type == IOMMU_HW_QUEUE_TYPE_SELFTEST ?
+		       sizeof(struct mock_hw_queue) : 0;
+}
+
+/*
+ * Queues come in index order, each holding the one before it: index 0
+ * first (-EIO otherwise), no index twice (-EEXIST), at most
+ * IOMMU_TEST_HW_QUEUE_MAX of them (-EINVAL).
+ */
+static int mock_hw_queue_init(struct iommufd_hw_queue *hw_queue, u32 index,
+			      phys_addr_t base, size_t length)
+{
+	struct mock_viommu *mv = to_mock_viommu(iommufd_hw_queue_viommu(hw_queue));
+	struct mock_hw_queue *q = iommufd_hw_queue_priv(hw_queue);
+	struct mock_hw_queue *prev = NULL;
+	int rc;
+
+	if (index >= IOMMU_TEST_HW_QUEUE_MAX)
+		return -EINVAL;
+
+	guard(mutex)(&mv->queues_lock);
+	if (mv->queues[index])
+		return -EEXIST;
+	if (index) {
+		prev = mv->queues[index - 1];
+		if (!prev)
+			return -EIO;
+		rc = iommufd_hw_queue_depend(hw_queue, prev->core);
+		if (rc)
+			return -EIO;
+	}
+	q->core = hw_queue;
+	q->mv = mv;
+	q->prev = prev;
+	q->index = index;
+	q->base = base;
+	mv->queues[index] = q;
+	return 0;
+}
+
+static void mock_hw_queue_destroy(struct iommufd_hw_queue *hw_queue)
+{
+	struct mock_hw_queue *q = iommufd_hw_queue_priv(hw_queue);
+
+	guard(mutex)(&q->mv->queues_lock);
+	q->mv->queues[q->index] = NULL;
+	if (q->prev)
+		iommufd_hw_queue_undepend(hw_queue, q->prev->core);
+}
+
+static const struct iommufd_viommu_ops mock_viommu_ops = {
+	.destroy = mock_viommu_destroy,
+	.alloc_domain_nested = mock_viommu_alloc_domain_nested,
+	.cache_invalidate = mock_viommu_cache_invalidate,
+	.hw_queue_size = mock_hw_queue_size,
+	.hw_queue_init = mock_hw_queue_init,
+	.hw_queue_destroy = mock_hw_queue_destroy,
+};
+
+static struct iommufd_viommu_driver mock_viommu_driver = {
+	.iommu_ops = &mock_ops,
+	.type = IOMMU_VIOMMU_TYPE_SELFTEST,
+	.priv_size = sizeof(struct mock_viommu),
+	.init = mock_viommu_init,
+	.ops = &mock_viommu_ops,
+	.owner = THIS_MODULE,
 };
 
 static void mock_dev_release(struct device *dev)
@@ -526,21 +846,12 @@ static void mock_dev_release(struct device *dev)
 	kfree(mdev);
 }
 
-static const struct property_entry mock_pasid_props[] = {
-	PROPERTY_ENTRY_U32("pasid-num-bits", MOCK_PASID_WIDTH),
-	{}
-};
-
 /* Name the device and give it what the IOMMU core looks for at probe. */
 static int mock_dev_describe(struct mock_dev *mdev)
 {
 	int rc;
 
 	rc = dev_set_name(&mdev->dev, "iommufd_mock%u", mdev->id);
-	if (!rc && (mdev->flags & MOCK_FLAGS_DEVICE_PASID))
-		rc = device_create_managed_software_node(&mdev->dev,
-							 mock_pasid_props,
-							 NULL);
 	if (rc)
 		return rc;
 	/* The core expects fwspecs set up under its probe lock. */
@@ -555,6 +866,7 @@ static struct mock_dev *mock_dev_create(u32 flags)
 	const u32 valid = MOCK_FLAGS_DEVICE_NO_DIRTY |
 			  MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID;
 	struct mock_dev *mdev;
+	unsigned int i;
 	int rc;
 
 	if (flags & ~valid)
@@ -572,6 +884,8 @@ static struct mock_dev *mock_dev_create(u32 flags)
 	/* From here on the release callback frees mdev and its ID. */
 	device_initialize(&mdev->dev);
 	mdev->flags = flags;
+	for (i = 0; i != MOCK_DEV_CACHE_NUM; i++)
+		mdev->cache[i] = IOMMU_TEST_DEV_CACHE_DEFAULT;
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &iommufd_mock_bus_type;
 
@@ -599,7 +913,12 @@ struct selftest_obj {
 void iommufd_selftest_destroy(struct iommufd_object *obj)
 {
 	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
+	struct iommufd_pasid_attach *attach;
+	unsigned long pasid;
 
+	/* Nothing else changes the device any more. */
+	xa_for_each(&sobj->idev->pasids, pasid, attach)
+		iommufd_device_pasid_detach(sobj->idev, pasid);
 	iommufd_device_detach(sobj->idev);
 	iommufd_device_unbind(sobj->idev);
 	device_unregister(&sobj->mdev->dev);
@@ -1276,6 +1595,164 @@ out_fput:
 	return rc;
 }
 
+/* The mock device behind the DEVICE object @id, with a lookup reference. */
+static struct iommufd_device *get_mock_idev(struct iommufd_ucmd *ucmd, u32 id)
+{
+	struct iommufd_device *idev;
+
+	idev = iommufd_get_device(ucmd, id);
+	if (IS_ERR(idev))
+		return idev;
+	if (!iommufd_selftest_is_mock_dev(idev->dev)) {
+		iommufd_put_object(ucmd->ictx, &idev->obj);
+		return ERR_PTR(-EINVAL);
+	}
+	return idev;
+}
+
+/* Compare entry check_dev_cache.id of the mock device @id's cache. */
+static int test_dev_check_cache(struct iommufd_ucmd *ucmd,
+				struct iommu_test_cmd *cmd)
+{
+	struct iommufd_device *idev;
+	int rc = 0;
+
+	if (cmd->check_dev_cache.id > MOCK_DEV_CACHE_ID_MAX)
+		return -EINVAL;
+	idev = get_mock_idev(ucmd, cmd->id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	if (READ_ONCE(to_mock_dev(idev->dev)->cache[cmd->check_dev_cache.id]) !=
+	    cmd->check_dev_cache.cache)
+		rc = -EINVAL;
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
+
+/*
+ * Have the mock device behind trigger_vevent.dev_id raise an event on the
+ * vIOMMU its nested HWPT belongs to, under its virtual ID there. The
+ * group's lock keeps that attachment, and so the vIOMMU, in place.
+ * -ENOENT if the device is not attached through a vIOMMU or has no
+ * vDEVICE on it.
+ */
+static int test_trigger_vevent(struct iommufd_ucmd *ucmd,
+			       struct iommu_test_cmd *cmd)
+{
+	struct iommu_viommu_event_selftest event = {};
+	struct iommufd_hwpt_nested *nested;
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_device *idev;
+	u64 virt_id;
+	int rc = -ENOENT;
+
+	idev = get_mock_idev(ucmd, cmd->trigger_vevent.dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+
+	mutex_lock(&idev->igroup->lock);
+	hwpt = idev->igroup->hwpt;
+	if (!hwpt || hwpt->obj.type != IOMMUFD_OBJ_HWPT_NESTED)
+		goto out_unlock;
+	nested = container_of(hwpt, struct iommufd_hwpt_nested, common);
+	if (!nested->viommu)
+		goto out_unlock;
+	rc = iommufd_viommu_get_vdev_id(nested->viommu, idev->dev, &virt_id);
+	if (rc)
+		goto out_unlock;
+	event.virt_id = virt_id;
+	rc = iommufd_viommu_report_event(nested->viommu,
+					 IOMMU_VEVENTQ_TYPE_SELFTEST, &event,
+					 sizeof(event));
+out_unlock:
+	mutex_unlock(&idev->igroup->lock);
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
+
+/* PASID attach, replace and detach of the mock device @id. */
+static int test_pasid_change(struct iommufd_ucmd *ucmd,
+			     struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj;
+	u32 pt_id;
+	int rc = 0;
+
+	sobj = get_selftest_obj(ucmd, cmd->id);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	switch (cmd->op) {
+	case IOMMU_TEST_OP_PASID_ATTACH:
+		pt_id = cmd->pasid_attach.pt_id;
+		rc = iommufd_device_pasid_attach(sobj->idev,
+						 cmd->pasid_attach.pasid,
+						 &pt_id);
+		break;
+	case IOMMU_TEST_OP_PASID_REPLACE:
+		pt_id = cmd->pasid_replace.pt_id;
+		rc = iommufd_device_pasid_replace(sobj->idev,
+						  cmd->pasid_replace.pasid,
+						  &pt_id);
+		break;
+	default:
+		iommufd_device_pasid_detach(sobj->idev,
+					    cmd->pasid_detach.pasid);
+		break;
+	}
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+/*
+ * Check what the IOMMU core has PASID pasid_check.pasid of the mock device
+ * @id attached to: the domain of the HWPT pasid_check.hwpt_id, or nothing
+ * for 0. The group's lock keeps the attachment still meanwhile.
+ */
+static int test_pasid_check_hwpt(struct iommufd_ucmd *ucmd,
+				 struct iommu_test_cmd *cmd)
+{
+	struct iommufd_hw_pagetable *hwpt = NULL;
+	struct iommu_attach_handle *handle;
+	struct iommufd_object *obj = NULL;
+	struct selftest_obj *sobj;
+	struct iommufd_group *igroup;
+	int rc = 0;
+
+	sobj = get_selftest_obj(ucmd, cmd->id);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	if (cmd->pasid_check.hwpt_id) {
+		obj = iommufd_get_object(ucmd->ictx, cmd->pasid_check.hwpt_id,
+					 IOMMUFD_OBJ_ANY);
+		if (IS_ERR(obj)) {
+			rc = PTR_ERR(obj);
+			obj = NULL;
+			goto out_put;
+		}
+		if (obj->type != IOMMUFD_OBJ_HWPT_PAGING &&
+		    obj->type != IOMMUFD_OBJ_HWPT_NESTED) {
+			rc = -EINVAL;
+			goto out_put;
+		}
+		hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	}
+
+	igroup = sobj->idev->igroup;
+	mutex_lock(&igroup->lock);
+	handle = iommu_attach_handle_get(igroup->group,
+					 cmd->pasid_check.pasid, 0);
+	if (IS_ERR(handle))
+		rc = hwpt ? -EINVAL : 0;
+	else if (!hwpt || handle->domain != hwpt->domain)
+		rc = -EINVAL;
+	mutex_unlock(&igroup->lock);
+out_put:
+	if (obj)
+		iommufd_put_object(ucmd->ictx, obj);
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
 /* The smallest useful limit: one run of the engine's PFN batches. */
 #define TEST_MEMORY_LIMIT_MIN 16
 
@@ -1313,6 +1790,16 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return test_md_check_iotlb(ucmd, cmd);
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
 		return test_trigger_iopf(ucmd, cmd);
+	case IOMMU_TEST_OP_DEV_CHECK_CACHE:
+		return test_dev_check_cache(ucmd, cmd);
+	case IOMMU_TEST_OP_TRIGGER_VEVENT:
+		return test_trigger_vevent(ucmd, cmd);
+	case IOMMU_TEST_OP_PASID_ATTACH:
+	case IOMMU_TEST_OP_PASID_REPLACE:
+	case IOMMU_TEST_OP_PASID_DETACH:
+		return test_pasid_change(ucmd, cmd);
+	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+		return test_pasid_check_hwpt(ucmd, cmd);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		if (cmd->memory_limit.limit < TEST_MEMORY_LIMIT_MIN)
 			return -EINVAL;
@@ -1347,8 +1834,14 @@ int __init iommufd_test_init(void)
 				       &iommufd_mock_bus_type, &mock_bus_nb);
 	if (rc)
 		goto err_sysfs;
+	rc = iommufd_viommu_driver_register(&mock_viommu_driver);
+	if (rc)
+		goto err_register;
 	return 0;
 
+err_register:
+	iommu_device_unregister_bus(&mock_iommu_device, &iommufd_mock_bus_type,
+				    &mock_bus_nb);
 err_sysfs:
 	iommu_device_sysfs_remove(&mock_iommu_device);
 err_bus:
@@ -1362,6 +1855,7 @@ err_dbgfs:
 
 void iommufd_test_exit(void)
 {
+	iommufd_viommu_driver_unregister(&mock_viommu_driver);
 	iommu_device_unregister_bus(&mock_iommu_device, &iommufd_mock_bus_type,
 				    &mock_bus_nb);
 	iommu_device_sysfs_remove(&mock_iommu_device);

@@ -14,24 +14,6 @@
 #define HUGE_LEN (2UL << 20)
 #define MOCK_HUGE (512 * MOCK_PAGE)
 
-static int mock_domain_flags(int fd, uint32_t pt_id, uint32_t dev_flags,
-			     uint32_t *stdev, uint32_t *idev)
-{
-	struct iommu_test_cmd cmd = {
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
-		.id = pt_id,
-		.mock_domain_flags = { .dev_flags = dev_flags },
-	};
-	int rc = test_cmd(fd, &cmd);
-
-	if (!rc) {
-		*stdev = cmd.mock_domain_flags.out_stdev_id;
-		if (idev)
-			*idev = cmd.mock_domain_flags.out_idev_id;
-	}
-	return rc;
-}
-
 static uint32_t hw_caps(int fd, uint32_t idev)
 {
 	struct iommu_test_hw_info info;
@@ -113,7 +95,7 @@ FIXTURE_SETUP(dirty)
 	/* The device only allocates the HWPTs: it sits in an IOAS of its own. */
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dev_ioas));
 	ASSERT_EQ(0, mock_domain_flags(self->fd, dev_ioas, dev_flags,
-				       &self->stdev, &self->idev));
+				       &self->stdev, NULL, &self->idev));
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, self->len,
 			      BASE, RW_FLAGS));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, self->idev, self->ioas,
@@ -167,7 +149,7 @@ TEST_F(dirty, capability_follows_the_device)
 	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
 	ASSERT_EQ(0, mock_domain_flags(self->fd, ioas,
 				       MOCK_FLAGS_DEVICE_NO_DIRTY, &stdev,
-				       &idev));
+				       NULL, &idev));
 	EXPECT_EQ(0, hw_caps(self->fd, idev) & IOMMU_HW_CAP_DIRTY_TRACKING);
 	/* It gets no tracking HWPT... */
 	EXPECT_EQ(-EOPNOTSUPP, hwpt_alloc(self->fd, idev, self->ioas,
@@ -177,7 +159,7 @@ TEST_F(dirty, capability_follows_the_device)
 	EXPECT_EQ(-EINVAL, mock_replace(self->fd, stdev, &self->hwpt));
 	EXPECT_EQ(-EINVAL, mock_domain_flags(self->fd, self->hwpt,
 					     MOCK_FLAGS_DEVICE_NO_DIRTY,
-					     &stdev, NULL));
+					     &stdev, NULL, NULL));
 	EXPECT_EQ(0, obj_destroy(self->fd, self->hwpt));
 }
 
@@ -187,7 +169,7 @@ TEST_F(dirty, tracking_device_attaches)
 
 	ASSERT_EQ(0, mock_domain_flags(self->fd, pt, variant->huge ?
 				       MOCK_FLAGS_DEVICE_HUGE_IOVA : 0,
-				       &stdev, NULL));
+				       &stdev, NULL, NULL));
 	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, self->hwpt));
 	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt, true));
 	ASSERT_EQ(0, obj_destroy(self->fd, stdev));
@@ -292,7 +274,7 @@ TEST(dirty_window_crossing)
 	ASSERT_NE(NULL, marks);
 	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
 	ASSERT_EQ(0, ioas_alloc(fd, &dev_ioas));
-	ASSERT_EQ(0, mock_domain_flags(fd, dev_ioas, 0, &stdev, &idev));
+	ASSERT_EQ(0, mock_domain_flags(fd, dev_ioas, 0, &stdev, NULL, &idev));
 	ASSERT_EQ(0, ioas_map(fd, ioas, buf, len, BASE, RW_FLAGS));
 	ASSERT_EQ(0, hwpt_alloc(fd, idev, ioas,
 				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt));
@@ -421,7 +403,7 @@ TEST_F(dirty, bad_input)
 	EXPECT_EQ(0, obj_destroy(self->fd, plain));
 	ASSERT_EQ(0, mock_domain_flags(self->fd, self->hwpt, variant->huge ?
 				       MOCK_FLAGS_DEVICE_HUGE_IOVA : 0,
-				       &stdev, NULL));
+				       &stdev, NULL, NULL));
 	EXPECT_EQ(0, obj_destroy(self->fd, stdev));
 	EXPECT_EQ(0, obj_destroy(self->fd, self->hwpt));
 }

@@ -493,4 +493,66 @@ TEST_F(inject, container_paths)
 	SWEEP(domain_prep, container_paths);
 }
 
+/*
+ * viommu.c, veventq.c, the PASID half of device.c and main.c's mmap
+ * regions: a PASID-capable device, PASID-compatible HWPTs, a vIOMMU with
+ * exported pages, a vDEVICE, a vEVENTQ with an event queued, a nested HWPT
+ * on the vIOMMU, invalidation through it, two HW queues, and a PASID
+ * attached, replaced and detached. What the body leaves is freed when the
+ * file closes.
+ */
+static int viommu_paths(struct ctx *c)
+{
+	struct iommu_hwpt_selftest hdata = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_viommu_selftest vdata = { .in_data = 1 };
+	struct iommu_viommu_invalidate_selftest inv = {
+		.flags = IOMMU_TEST_INVALIDATE_FLAG_ALL,
+		.vdev_id = 3,
+	};
+	uint32_t stdev, idev, parent, s2, viommu, vdev, q, nested, hq0, hq1;
+	uint32_t pt, num = 1;
+	int qfd = -1, rc;
+
+	rc = mock_domain_flags(c->fd, c->ioas, MOCK_FLAGS_DEVICE_PASID, &stdev,
+			       NULL, &idev) ?:
+	     hwpt_alloc(c->fd, idev, c->ioas,
+			IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_PASID,
+			&parent) ?:
+	     hwpt_alloc(c->fd, idev, c->ioas, IOMMU_HWPT_ALLOC_PASID, &s2) ?:
+	     viommu_alloc(c->fd, idev, parent, IOMMU_VIOMMU_TYPE_SELFTEST,
+			  &vdata, sizeof(vdata), &viommu) ?:
+	     vdevice_alloc(c->fd, viommu, idev, 3, &vdev) ?:
+	     veventq_alloc(c->fd, viommu, IOMMU_VEVENTQ_TYPE_SELFTEST, 4, &q,
+			   &qfd) ?:
+	     hwpt_alloc_full(c->fd, idev, viommu, IOMMU_HWPT_ALLOC_PASID, 0,
+			     IOMMU_HWPT_DATA_SELFTEST, &hdata, sizeof(hdata),
+			     &nested);
+	if (rc)
+		goto out;
+	pt = nested;
+	rc = mock_replace(c->fd, stdev, &pt) ?:
+	     trigger_vevent(c->fd, idev) ?:
+	     invalidate_any(c->fd, viommu,
+			    IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, &inv,
+			    sizeof(inv), &num) ?:
+	     hw_queue_alloc(c->fd, viommu, IOMMU_HW_QUEUE_TYPE_SELFTEST, 0,
+			    BASE, PAGE_SZ, &hq0) ?:
+	     hw_queue_alloc(c->fd, viommu, IOMMU_HW_QUEUE_TYPE_SELFTEST, 1,
+			    BASE + PAGE_SZ, PAGE_SZ, &hq1) ?:
+	     pasid_op(c->fd, IOMMU_TEST_OP_PASID_ATTACH, stdev, 7, s2) ?:
+	     pasid_op(c->fd, IOMMU_TEST_OP_PASID_REPLACE, stdev, 7, nested) ?:
+	     pasid_op(c->fd, IOMMU_TEST_OP_PASID_DETACH, stdev, 7, 0) ?:
+	     obj_destroy(c->fd, hq1) ?:
+	     obj_destroy(c->fd, hq0);
+out:
+	if (qfd >= 0)
+		close(qfd);
+	return rc;
+}
+
+TEST_F(inject, viommu_paths)
+{
+	SWEEP(mapped_prep, viommu_paths);
+}
+
 TEST_HARNESS_MAIN

@@ -20,24 +20,6 @@ static int nested_alloc(int fd, uint32_t idev, uint32_t parent, uint32_t flags,
 			       out);
 }
 
-/* Returns 0 or -errno; *num: in, requests; out, requests handled. */
-static int invalidate(int fd, uint32_t hwpt, uint32_t type, void *reqs,
-		      uint32_t entry_len, uint32_t *num)
-{
-	struct iommu_hwpt_invalidate cmd = {
-		.size = sizeof(cmd),
-		.hwpt_id = hwpt,
-		.data_uptr = (uintptr_t)reqs,
-		.data_type = type,
-		.entry_len = entry_len,
-		.entry_num = *num,
-	};
-	int rc = xioctl(fd, IOMMU_HWPT_INVALIDATE, &cmd);
-
-	*num = cmd.entry_num;
-	return rc;
-}
-
 static int check_iotlb(int fd, uint32_t hwpt, uint32_t entry, uint32_t val)
 {
 	struct iommu_test_cmd cmd = {
@@ -236,21 +218,21 @@ TEST_F(nested, invalidate_in_order)
 
 	/* An empty array is fine, whatever its pointer. */
 	num = 0;
-	EXPECT_EQ(0, invalidate(self->fd, n1, SELFTEST_INV, NULL, 0, &num));
+	EXPECT_EQ(0, invalidate_any(self->fd, n1, SELFTEST_INV, NULL, 0, &num));
 	EXPECT_EQ(0, num);
 
 	/* One, then two. */
 	reqs[0].iotlb_id = 1;
 	num = 1;
-	EXPECT_EQ(0, invalidate(self->fd, n1, SELFTEST_INV, reqs,
-				sizeof(reqs[0]), &num));
+	EXPECT_EQ(0, invalidate_any(self->fd, n1, SELFTEST_INV, reqs,
+				    sizeof(reqs[0]), &num));
 	EXPECT_EQ(1, num);
 	EXPECT_TRUE(iotlb_is(self->fd, n1, DEF, 0, DEF, DEF));
 	reqs[0].iotlb_id = 0;
 	reqs[1].iotlb_id = 3;
 	num = 2;
-	EXPECT_EQ(0, invalidate(self->fd, n1, SELFTEST_INV, reqs,
-				sizeof(reqs[0]), &num));
+	EXPECT_EQ(0, invalidate_any(self->fd, n1, SELFTEST_INV, reqs,
+				    sizeof(reqs[0]), &num));
 	EXPECT_EQ(2, num);
 	EXPECT_TRUE(iotlb_is(self->fd, n1, 0, 0, DEF, 0));
 
@@ -258,8 +240,8 @@ TEST_F(nested, invalidate_in_order)
 	reqs[0].iotlb_id = 2;
 	reqs[1].iotlb_id = MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1;
 	num = 2;
-	EXPECT_EQ(-EINVAL, invalidate(self->fd, n1, SELFTEST_INV, reqs,
-				      sizeof(reqs[0]), &num));
+	EXPECT_EQ(-EINVAL, invalidate_any(self->fd, n1, SELFTEST_INV, reqs,
+					  sizeof(reqs[0]), &num));
 	EXPECT_EQ(1, num);
 	EXPECT_TRUE(iotlb_is(self->fd, n1, 0, 0, 0, 0));
 
@@ -268,8 +250,8 @@ TEST_F(nested, invalidate_in_order)
 	reqs[0].flags = IOMMU_TEST_INVALIDATE_FLAG_ALL;
 	reqs[0].iotlb_id = 0;
 	num = 1;
-	EXPECT_EQ(0, invalidate(self->fd, n2, SELFTEST_INV, reqs,
-				sizeof(reqs[0]), &num));
+	EXPECT_EQ(0, invalidate_any(self->fd, n2, SELFTEST_INV, reqs,
+				    sizeof(reqs[0]), &num));
 	EXPECT_EQ(1, num);
 	EXPECT_TRUE(iotlb_is(self->fd, n2, 0, 0, 0, 0));
 }
@@ -306,49 +288,49 @@ TEST_F(nested, invalidate_bad_input_changes_nothing)
 	/* Requests: a flag nobody knows, and the first bad one stops. */
 	reqs[0].flags = 0x80;
 	num = 2;
-	EXPECT_EQ(-EOPNOTSUPP, invalidate(self->fd, n1, SELFTEST_INV, reqs,
-					  sizeof(reqs[0]), &num));
+	EXPECT_EQ(-EOPNOTSUPP, invalidate_any(self->fd, n1, SELFTEST_INV, reqs,
+					      sizeof(reqs[0]), &num));
 	EXPECT_EQ(0, num);
 	reqs[0].flags = 0;
 
 	/* Array descriptions. */
 	num = 1;
-	EXPECT_EQ(-EINVAL, invalidate(self->fd, n1, SELFTEST_INV + 1, reqs,
-				      sizeof(reqs[0]), &num));
+	EXPECT_EQ(-EINVAL, invalidate_any(self->fd, n1, SELFTEST_INV + 1, reqs,
+					  sizeof(reqs[0]), &num));
 	EXPECT_EQ(0, num);
 	num = 1;
-	EXPECT_EQ(-EINVAL, invalidate(self->fd, n1, SELFTEST_INV, reqs, 0,
-				      &num));
+	EXPECT_EQ(-EINVAL, invalidate_any(self->fd, n1, SELFTEST_INV, reqs, 0,
+					  &num));
 	EXPECT_EQ(0, num);
 	num = 1;
-	EXPECT_EQ(-EINVAL, invalidate(self->fd, n1, SELFTEST_INV, NULL,
-				      sizeof(reqs[0]), &num));
+	EXPECT_EQ(-EINVAL, invalidate_any(self->fd, n1, SELFTEST_INV, NULL,
+					  sizeof(reqs[0]), &num));
 	EXPECT_EQ(0, num);
 	num = 1;
-	EXPECT_EQ(-EINVAL, invalidate(self->fd, n1, SELFTEST_INV, reqs, 1,
-				      &num));
+	EXPECT_EQ(-EINVAL, invalidate_any(self->fd, n1, SELFTEST_INV, reqs, 1,
+					  &num));
 	EXPECT_EQ(0, num);
 	num = 1;
-	EXPECT_EQ(-EINVAL, invalidate(self->fd, n1, SELFTEST_INV, reqs,
-				      sizeof(reqs[0]) + 4, &num));
+	EXPECT_EQ(-EINVAL, invalidate_any(self->fd, n1, SELFTEST_INV, reqs,
+					  sizeof(reqs[0]) + 4, &num));
 	EXPECT_EQ(0, num);
 	num = 1;
-	EXPECT_EQ(-EFAULT, invalidate(self->fd, n1, SELFTEST_INV,
-				      (void *)8UL, sizeof(reqs[0]), &num));
+	EXPECT_EQ(-EFAULT, invalidate_any(self->fd, n1, SELFTEST_INV,
+					  (void *)8UL, sizeof(reqs[0]), &num));
 	EXPECT_EQ(0, num);
 
 	/* Objects without caches of user space's: EINVAL; unknown: ENOENT. */
 	num = 1;
-	EXPECT_EQ(-EINVAL, invalidate(self->fd, self->parent, SELFTEST_INV,
-				      reqs, sizeof(reqs[0]), &num));
+	EXPECT_EQ(-EINVAL, invalidate_any(self->fd, self->parent, SELFTEST_INV,
+					  reqs, sizeof(reqs[0]), &num));
 	EXPECT_EQ(0, num);
 	num = 1;
-	EXPECT_EQ(-EINVAL, invalidate(self->fd, self->ioas, SELFTEST_INV,
-				      reqs, sizeof(reqs[0]), &num));
+	EXPECT_EQ(-EINVAL, invalidate_any(self->fd, self->ioas, SELFTEST_INV,
+					  reqs, sizeof(reqs[0]), &num));
 	EXPECT_EQ(0, num);
 	num = 1;
-	EXPECT_EQ(-ENOENT, invalidate(self->fd, 99999, SELFTEST_INV, reqs,
-				      sizeof(reqs[0]), &num));
+	EXPECT_EQ(-ENOENT, invalidate_any(self->fd, 99999, SELFTEST_INV, reqs,
+					  sizeof(reqs[0]), &num));
 	EXPECT_EQ(0, num);
 
 	EXPECT_TRUE(iotlb_is(self->fd, n1, DEF, DEF, DEF, DEF));
@@ -401,8 +383,8 @@ static void *nest_invalidator(void *arg)
 
 	for (i = 0; !r->stop; i++) {
 		uint32_t num = 1;
-		int rc = invalidate(r->fd, i % 2 ? r->n2 : r->n1,
-				    SELFTEST_INV, &req, sizeof(req), &num);
+		int rc = invalidate_any(r->fd, i % 2 ? r->n2 : r->n1,
+					SELFTEST_INV, &req, sizeof(req), &num);
 
 		/*
 		 * A stale n2: gone (ENOENT), or its ID already reused by the

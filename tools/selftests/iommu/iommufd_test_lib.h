@@ -261,6 +261,158 @@ static inline int mock_nested_alloc(int fd, uint32_t idev, uint32_t parent,
 			       sizeof(data), hwpt);
 }
 
+/* A mock device with MOCK_FLAGS_DEVICE_* @flags attached to @pt_id. */
+static inline int mock_domain_flags(int fd, uint32_t pt_id, uint32_t flags,
+				    uint32_t *stdev, uint32_t *hwpt,
+				    uint32_t *idev)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+		.id = pt_id,
+		.mock_domain_flags = { .dev_flags = flags },
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	if (rc)
+		return rc;
+	if (stdev)
+		*stdev = cmd.mock_domain_flags.out_stdev_id;
+	if (hwpt)
+		*hwpt = cmd.mock_domain_flags.out_hwpt_id;
+	if (idev)
+		*idev = cmd.mock_domain_flags.out_idev_id;
+	return 0;
+}
+
+/* IOMMU_VIOMMU_ALLOC; @data (may be NULL) goes in and comes back. */
+static inline int viommu_alloc(int fd, uint32_t idev, uint32_t hwpt,
+			       uint32_t type, void *data, uint32_t len,
+			       uint32_t *id)
+{
+	struct iommu_viommu_alloc cmd = {
+		.size = sizeof(cmd),
+		.type = type,
+		.dev_id = idev,
+		.hwpt_id = hwpt,
+		.data_len = len,
+		.data_uptr = (uintptr_t)data,
+	};
+	int rc = xioctl(fd, IOMMU_VIOMMU_ALLOC, &cmd);
+
+	if (!rc && id)
+		*id = cmd.out_viommu_id;
+	return rc;
+}
+
+static inline int vdevice_alloc(int fd, uint32_t viommu, uint32_t idev,
+				uint64_t virt_id, uint32_t *id)
+{
+	struct iommu_vdevice_alloc cmd = {
+		.size = sizeof(cmd),
+		.viommu_id = viommu,
+		.dev_id = idev,
+		.virt_id = virt_id,
+	};
+	int rc = xioctl(fd, IOMMU_VDEVICE_ALLOC, &cmd);
+
+	if (!rc && id)
+		*id = cmd.out_vdevice_id;
+	return rc;
+}
+
+static inline int veventq_alloc(int fd, uint32_t viommu, uint32_t type,
+				uint32_t depth, uint32_t *id, int *qfd)
+{
+	struct iommu_veventq_alloc cmd = {
+		.size = sizeof(cmd),
+		.viommu_id = viommu,
+		.type = type,
+		.veventq_depth = depth,
+	};
+	int rc = xioctl(fd, IOMMU_VEVENTQ_ALLOC, &cmd);
+
+	if (!rc) {
+		if (id)
+			*id = cmd.out_veventq_id;
+		*qfd = cmd.out_veventq_fd;
+	}
+	return rc;
+}
+
+static inline int hw_queue_alloc(int fd, uint32_t viommu, uint32_t type,
+				 uint32_t index, uint64_t iova, uint64_t len,
+				 uint32_t *id)
+{
+	struct iommu_hw_queue_alloc cmd = {
+		.size = sizeof(cmd),
+		.viommu_id = viommu,
+		.type = type,
+		.index = index,
+		.nesting_parent_iova = iova,
+		.length = len,
+	};
+	int rc = xioctl(fd, IOMMU_HW_QUEUE_ALLOC, &cmd);
+
+	if (!rc && id)
+		*id = cmd.out_hw_queue_id;
+	return rc;
+}
+
+/* IOMMU_HWPT_INVALIDATE on a vIOMMU or HWPT; *num in and out. */
+static inline int invalidate_any(int fd, uint32_t id, uint32_t type,
+				 void *reqs, uint32_t entry_len, uint32_t *num)
+{
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = id,
+		.data_uptr = (uintptr_t)reqs,
+		.data_type = type,
+		.entry_len = entry_len,
+		.entry_num = *num,
+	};
+	int rc = xioctl(fd, IOMMU_HWPT_INVALIDATE, &cmd);
+
+	*num = cmd.entry_num;
+	return rc;
+}
+
+/* The mock device of DEVICE @idev raises a vIOMMU event. */
+static inline int trigger_vevent(int fd, uint32_t idev)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_TRIGGER_VEVENT,
+		.trigger_vevent = { .dev_id = idev },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+/* IOMMU_TEST_OP_PASID_ATTACH, _REPLACE or _DETACH of SELFTEST @stdev. */
+static inline int pasid_op(int fd, uint32_t op, uint32_t stdev,
+			   uint32_t pasid, uint32_t pt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.op = op,
+		.id = stdev,
+		.pasid_attach = { .pasid = pasid, .pt_id = pt_id },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+/* 0 if PASID @pasid of @stdev is attached to @hwpt (0: to nothing). */
+static inline int pasid_check(int fd, uint32_t stdev, uint32_t pasid,
+			      uint32_t hwpt)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_PASID_CHECK_HWPT,
+		.id = stdev,
+		.pasid_check = { .pasid = pasid, .hwpt_id = hwpt },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
 /* IOMMU_FAULT_QUEUE_ALLOC: the object's ID and its fd. */
 static inline int fault_alloc(int fd, uint32_t *id, int *ffd)
 {
