@@ -1300,6 +1300,8 @@ iommufd_access_create_internal(struct iommufd_ctx *ictx,
 void iommufd_access_destroy_internal(struct iommufd_access *access)
 {
 	iommufd_access_detach(access);
+	/* An unmap may still be calling back through a lookup it holds. */
+	iommufd_object_close_and_drain(access->ictx, &access->obj);
 	mutex_destroy(&access->ioas_lock);
 	mutex_destroy(&access->move_lock);
 	kfree(access);

@@ -40,8 +40,9 @@
  *                                      iommufd_veventq::lock and
  *                                      iommufd_device::vdevs_lock:
  *                                      innermost; nothing sleeps under them.
- *                                      ictx->mmaps' lock is taken before
- *                                      ictx->objects' by mmap()
+ *                                      ictx->mmaps' lock and a device's
+ *                                      vdevs_lock are taken before
+ *                                      ictx->objects'
  *
  * An access's unmap callback is called with none of 3-11 held: IOAS_UNMAP
  * drops the io_pagetable locks first, and a move drops ioas_lock. The
@@ -209,8 +210,11 @@ void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 				      struct iommufd_object *obj);
 int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id);
-bool iommufd_object_tombstone(struct iommufd_ctx *ictx,
+bool iommufd_object_hide(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_tombstone(struct iommufd_ctx *ictx,
 			      struct iommufd_object *obj);
+void iommufd_object_close_and_drain(struct iommufd_ctx *ictx,
+				    struct iommufd_object *obj);
 void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj);
 void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx,

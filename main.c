@@ -49,7 +49,19 @@
  *    now answers ENOENT) and drops the owner's reference; then it closes
  *    the object, waits for the lookups in flight to be returned, and
  *    destroys it. This never fails and never races with IOMMU_DESTROY. The
- *    owner must have removed every dependent first.
+ *    owner must have removed every dependent first, except those the
+ *    object type's unlink op removes once the object is hidden (a
+ *    DEVICE's vDEVICEs).
+ *
+ *  - Objects that lose their reason to exist from under user space (the
+ *    vDEVICEs of an unbound device) are destroyed by
+ *    iommufd_object_tombstone(): like a kernel destroy, but their slot
+ *    stays reserved until the file closes, so the ID user space holds is
+ *    not handed to another object meanwhile.
+ *
+ *  - A user mapping of a region a driver exported through the file
+ *    (iommufd_mmap_add()) holds a long-term reference on the exporting
+ *    object for as long as it exists.
  *
  *  - Objects the kernel made on user space's behalf and still depends on
  *    (automatic HWPTs) are destroyed when their last kernel user leaves,
@@ -343,9 +355,17 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id)
 	return 0;
 }
 
-/* Wait until no lookup holds @obj, which the caller has hidden. */
-static void object_close_and_drain(struct iommufd_ctx *ictx,
-				   struct iommufd_object *obj)
+/**
+ * iommufd_object_close_and_drain() - end lookups of an unreachable object
+ * @ictx: the context
+ * @obj: an object no lookup can newly find (hidden from the table, or off
+ *       whatever list lookups found it on)
+ *
+ * Takes away the reference that kept @obj open to lookups and waits until
+ * those in flight have been returned.
+ */
+void iommufd_object_close_and_drain(struct iommufd_ctx *ictx,
+				    struct iommufd_object *obj)
 {
 	if (refcount_dec_and_test(&obj->lookups))
 		return;
@@ -379,7 +399,7 @@ void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 	WARN_ON(old != obj);
 
 	/* Close it; lookups in flight end on their own. */
-	object_close_and_drain(ictx, obj);
+	iommufd_object_close_and_drain(ictx, obj);
 	/* Dependents the kernel removes along with the object go first. */
 	if (iommufd_object_ops[obj->type].unlink)
 		iommufd_object_ops[obj->type].unlink(obj);
@@ -401,33 +421,43 @@ void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 }
 
 /**
- * iommufd_object_tombstone() - destroy an object but keep its ID taken
+ * iommufd_object_hide() - take a published object out of user space's reach
  * @ictx: the context
- * @obj: an object nothing depends on any more
+ * @obj: the object; the caller makes sure it is not freed meanwhile
+ *
+ * The first step of iommufd_object_tombstone(), which the caller may take
+ * under a spinlock of its own that keeps @obj alive.
+ *
+ * Return: true if @obj was published and is hidden now, its slot reserved;
+ * false if it was not published, because IOMMU_DESTROY (or the file's
+ * close) is destroying it already.
+ */
+bool iommufd_object_hide(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	return object_slot_swap(ictx, obj, obj, XA_ZERO_ENTRY) == obj;
+}
+
+/**
+ * iommufd_object_tombstone() - destroy a hidden object, keeping its ID taken
+ * @ictx: the context
+ * @obj: an object iommufd_object_hide() hid, which nothing depends on
  *
  * For an object whose reason to exist went away from under user space (a
- * vDEVICE whose device was unbound): it is hidden, its lookups in flight
- * are waited for and it is destroyed, but its slot stays reserved until
- * the file is closed, so the ID user space holds is not handed out again;
+ * vDEVICE whose device was unbound): its lookups in flight are waited for
+ * and it is destroyed, but its slot stays reserved until the file is
+ * closed, so the ID user space holds is not handed out again meanwhile;
  * IOMMU_DESTROY on it answers ENOENT.
- *
- * Return: true once destroyed; false if @obj was no longer published
- * because IOMMU_DESTROY (or the file's close) is destroying it already.
  */
-bool iommufd_object_tombstone(struct iommufd_ctx *ictx,
+void iommufd_object_tombstone(struct iommufd_ctx *ictx,
 			      struct iommufd_object *obj)
 {
-	if (object_slot_swap(ictx, obj, obj, XA_ZERO_ENTRY) != obj)
-		return false;
-	object_close_and_drain(ictx, obj);
+	iommufd_object_close_and_drain(ictx, obj);
+	/* A bug elsewhere leaks the object rather than free it in use. */
 	if (WARN(!refcount_dec_if_one(&obj->users),
 		 "iommufd: object %u of type %d still has dependents\n",
-		 obj->id, obj->type)) {
-		/* A bug elsewhere: the object leaks rather than be used freed. */
-		return true;
-	}
+		 obj->id, obj->type))
+		return;
 	iommufd_object_free(obj);
-	return true;
 }
 
 /**

@@ -11,9 +11,11 @@
  * Sequence numbers: every reported event takes the next number, counting
  * from 0 and wrapping from INT_MAX back to 0, whether it is queued or not.
  * At most @depth events wait in the queue; an event beyond that is lost,
- * and so is one the kernel cannot allocate memory for. A gap in the numbers
- * read shows where events were lost. Losses after the last queued event
- * would go unseen, so then the queue ends in a marker: a header flagged
+ * and so is one the kernel cannot allocate memory for (records are charged
+ * to the memory cgroup of the process that made the queue, since it chose
+ * the depth). A gap in the numbers read shows where events were lost.
+ * Losses after the last queued event would go unseen, so then the queue
+ * ends in a marker: a header flagged
  * IOMMU_VEVENTQ_FLAG_LOST_EVENTS, with the number of the first event lost
  * and no data. There is one marker per queue (embedded in it); it is only
  * ever the last record, and the next queued event takes its place, as that
@@ -29,7 +31,9 @@
  * @read_mutex keeps concurrent readers from splitting the order of records.
  */
 #include <linux/file.h>
+#include <linux/memcontrol.h>
 #include <linux/poll.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <uapi/linux/iommufd.h>
 
@@ -57,6 +61,8 @@ struct iommufd_vevent {
  * @viommu_item: in @viommu->veventqs
  * @type: the enum iommu_veventq_type it receives
  * @depth: the most events it holds
+ * @memcg: the memory cgroup of the process that made the queue, charged
+ *         for the records whoever reports them
  * @read_mutex: see the locking rules above
  * @lock: see the locking rules above
  * @records: struct iommufd_vevent, oldest first
@@ -72,6 +78,7 @@ struct iommufd_veventq {
 	struct list_head viommu_item;
 	u32 type;
 	u32 depth;
+	struct mem_cgroup *memcg;
 
 	struct mutex read_mutex; /* see above */
 	spinlock_t lock; /* see above */
@@ -151,9 +158,15 @@ int iommufd_veventq_report(struct iommufd_viommu *viommu, u32 type,
 
 	down_read(&viommu->veventqs_rwsem);
 	list_for_each_entry(veventq, &viommu->veventqs, viommu_item) {
+		struct mem_cgroup *old_memcg;
+
 		if (veventq->type != type)
 			continue;
-		vevent = kmalloc(struct_size(vevent, data, len), GFP_KERNEL);
+		/* The queue's owner pays for what it chose to buffer. */
+		old_memcg = set_active_memcg(veventq->memcg);
+		vevent = kmalloc(struct_size(vevent, data, len),
+				 GFP_KERNEL_ACCOUNT);
+		set_active_memcg(old_memcg);
 		if (vevent) {
 			vevent->len = len;
 			memcpy(vevent->data, data, len);
@@ -166,9 +179,13 @@ int iommufd_veventq_report(struct iommufd_viommu *viommu, u32 type,
 	return rc;
 }
 
-/* The oldest record, taken off the queue, or NULL. */
+/*
+ * The oldest record, taken off the queue, with its header as read then
+ * (the marker's changes under the lock); NULL if there is none.
+ */
 static struct iommufd_vevent *veventq_take(struct iommufd_veventq *veventq,
-					   size_t room)
+					   size_t room,
+					   struct iommufd_vevent_header *hdr)
 {
 	struct iommufd_vevent *vevent;
 
@@ -179,7 +196,10 @@ static struct iommufd_vevent *veventq_take(struct iommufd_veventq *veventq,
 		vevent = ERR_PTR(-ENOSPC);
 	} else if (vevent) {
 		list_del_init(&vevent->node);
-		if (!vevent_is_marker(veventq, vevent))
+		*hdr = vevent->hdr;
+		if (vevent_is_marker(veventq, vevent))
+			hdr->flags = IOMMU_VEVENTQ_FLAG_LOST_EVENTS;
+		else
 			veventq->nr_events--;
 	}
 	spin_unlock(&veventq->lock);
@@ -188,8 +208,10 @@ static struct iommufd_vevent *veventq_take(struct iommufd_veventq *veventq,
 
 /*
  * Put back what veventq_take() returned, because user space could not
- * take it: it is the oldest again. The marker may have been queued anew
- * meanwhile; then it keeps the older, first lost, number.
+ * take it. An event is the oldest again. The marker only goes back to an
+ * empty queue: once anything was queued after it, either that event's
+ * number shows the gap, or more losses queued the marker anew, numbered
+ * after the events in between; both say what this one would have.
  */
 static void veventq_untake(struct iommufd_veventq *veventq,
 			   struct iommufd_vevent *vevent,
@@ -199,18 +221,17 @@ static void veventq_untake(struct iommufd_veventq *veventq,
 	if (!vevent_is_marker(veventq, vevent)) {
 		list_add(&vevent->node, &veventq->records);
 		veventq->nr_events++;
-	} else if (list_empty(&vevent->node)) {
-		vevent->hdr = *hdr;
-		list_add(&vevent->node, &veventq->records);
-	} else {
+	} else if (list_empty(&veventq->records)) {
 		vevent->hdr.sequence = hdr->sequence;
+		list_add(&vevent->node, &veventq->records);
 	}
 	spin_unlock(&veventq->lock);
 }
 
 /*
- * Whole records only, as many as fit; -EINVAL if not even the oldest fits.
- * Never blocks: 0 when the queue is empty.
+ * Whole records only, as many as fit, up to and including a lost-events
+ * marker; -EINVAL if not even the oldest fits. Never blocks: 0 when the
+ * queue is empty.
  */
 static ssize_t veventq_read(struct file *filep, char __user *buf,
 			    size_t count, loff_t *ppos)
@@ -225,16 +246,13 @@ static ssize_t veventq_read(struct file *filep, char __user *buf,
 		return -ESPIPE;
 
 	mutex_lock(&veventq->read_mutex);
-	while ((vevent = veventq_take(veventq, count - done))) {
+	while ((vevent = veventq_take(veventq, count - done, &hdr))) {
 		if (IS_ERR(vevent)) {
 			if (!done)
 				rc = -EINVAL;
 			break;
 		}
-		/* The marker's header can change once it is off the list. */
-		hdr = vevent->hdr;
-		if (vevent_is_marker(veventq, vevent))
-			hdr.flags = IOMMU_VEVENTQ_FLAG_LOST_EVENTS;
+		/* Off the list the marker may be queued anew: use @hdr. */
 		if (copy_to_user(buf + done, &hdr, sizeof(hdr)) ||
 		    copy_to_user(buf + done + sizeof(hdr), vevent->data,
 				 vevent->len)) {
@@ -243,8 +261,10 @@ static ssize_t veventq_read(struct file *filep, char __user *buf,
 			break;
 		}
 		done += sizeof(hdr) + vevent->len;
-		if (!vevent_is_marker(veventq, vevent))
-			kfree(vevent);
+		/* The marker ends a read, as it ended the queue. */
+		if (vevent_is_marker(veventq, vevent))
+			break;
+		kfree(vevent);
 	}
 	mutex_unlock(&veventq->read_mutex);
 	return done ? done : rc;
@@ -299,6 +319,7 @@ void iommufd_veventq_destroy(struct iommufd_object *obj)
 			kfree(vevent);
 	}
 	mutex_destroy(&veventq->read_mutex);
+	mem_cgroup_put(veventq->memcg);
 	iommufd_object_drop_user(&viommu->obj);
 }
 
@@ -326,6 +347,7 @@ veventq_create(struct iommufd_ctx *ictx, struct iommufd_viommu *viommu,
 	iommufd_object_add_user(&viommu->obj);
 	veventq->type = type;
 	veventq->depth = depth;
+	veventq->memcg = get_mem_cgroup_from_mm(current->mm);
 	mutex_init(&veventq->read_mutex);
 	spin_lock_init(&veventq->lock);
 	INIT_LIST_HEAD(&veventq->records);

@@ -439,18 +439,27 @@ void iommufd_device_tombstone_vdevs(struct iommufd_device *idev)
 	struct iommufd_vdevice *vdev;
 
 	for (;;) {
+		bool mine = false;
+
+		/*
+		 * A vDEVICE is freed only after its destroy took it off the
+		 * list, under the lock: while the lock is held it can be
+		 * hidden. Every allocation that put one on the list has been
+		 * published or aborted by now (it held the device's lookup).
+		 */
 		spin_lock(&idev->vdevs_lock);
 		vdev = list_first_entry_or_null(&idev->vdevs,
 						struct iommufd_vdevice,
 						idev_item);
+		if (vdev)
+			mine = iommufd_object_hide(ictx, &vdev->obj);
 		spin_unlock(&idev->vdevs_lock);
 		if (!vdev)
 			return;
-		/*
-		 * A vDEVICE on the list holds @idev, so cannot be freed until
-		 * it took itself off; the pointer compared is never used.
-		 */
-		if (!iommufd_object_tombstone(ictx, &vdev->obj))
+		/* Not ours: being destroyed; wait, never touching it. */
+		if (mine)
+			iommufd_object_tombstone(ictx, &vdev->obj);
+		else
 			wait_event(ictx->destroy_wait,
 				   !idev_first_vdev_is(idev, vdev));
 	}
@@ -562,6 +571,78 @@ static const struct iommufd_access_ops hw_queue_access_ops = {
 	.unmap = hw_queue_access_unmap,
 };
 
+/*
+ * Queue memory is pinned in batches of this many pages, each with its own
+ * pin (and unpin), so that the page array stays small whatever length
+ * user space asks for.
+ */
+#define HW_QUEUE_PIN_BATCH 512UL
+
+/* Unpin what hw_queue_pin() pinned, batch by batch as it was pinned. */
+static void hw_queue_unpin(struct iommufd_hw_queue *hw_queue)
+{
+	size_t done, n;
+
+	for (done = 0; done < hw_queue->length; done += n) {
+		n = min_t(size_t, hw_queue->length - done,
+			  HW_QUEUE_PIN_BATCH << PAGE_SHIFT);
+		iommufd_access_unpin_pages(hw_queue->access,
+					   hw_queue->iova + done, n);
+	}
+	hw_queue->length = 0;
+}
+
+/*
+ * Pin [@iova, @iova + @length) of the vIOMMU's IOAS for @hw_queue and find
+ * its physical address, which must be contiguous (-EINVAL otherwise).
+ * What is pinned is recorded in @hw_queue as it goes, for the destroy to
+ * undo.
+ */
+static int hw_queue_pin(struct iommufd_hw_queue *hw_queue, u64 iova,
+			u64 length, phys_addr_t *base)
+{
+	unsigned long first = ALIGN_DOWN(iova, PAGE_SIZE);
+	unsigned long npages = (ALIGN(iova + length, PAGE_SIZE) - first) >>
+			       PAGE_SHIFT;
+	struct iommufd_viommu *viommu = hw_queue->viommu;
+	unsigned long done, n, i, pfn0 = 0;
+	struct iommufd_access *access;
+	struct page **pages;
+	int rc = 0;
+
+	access = iommufd_access_create_internal(viommu->ictx,
+						&hw_queue_access_ops,
+						viommu->hwpt->ioas);
+	if (IS_ERR(access))
+		return PTR_ERR(access);
+	hw_queue->access = access;
+	hw_queue->iova = first;
+
+	pages = kcalloc(min(npages, HW_QUEUE_PIN_BATCH), sizeof(*pages),
+			GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (done = 0; done < npages; done += n) {
+		n = min(npages - done, HW_QUEUE_PIN_BATCH);
+		rc = iommufd_access_pin_pages(access, first + done * PAGE_SIZE,
+					      n << PAGE_SHIFT, pages, 0);
+		if (rc)
+			break;
+		hw_queue->length += n << PAGE_SHIFT;
+		if (!done)
+			pfn0 = page_to_pfn(pages[0]);
+		for (i = 0; i != n; i++)
+			if (page_to_pfn(pages[i]) != pfn0 + done + i)
+				rc = -EINVAL;
+		if (rc)
+			break;
+	}
+	if (!rc)
+		*base = PFN_PHYS(pfn0) + offset_in_page(iova);
+	kfree(pages);
+	return rc;
+}
+
 void iommufd_hw_queue_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_hw_queue *hw_queue =
@@ -571,58 +652,10 @@ void iommufd_hw_queue_destroy(struct iommufd_object *obj)
 	if (hw_queue->live)
 		viommu->drv->ops->hw_queue_destroy(hw_queue);
 	if (hw_queue->access) {
-		if (hw_queue->length)
-			iommufd_access_unpin_pages(hw_queue->access,
-						   hw_queue->iova,
-						   hw_queue->length);
+		hw_queue_unpin(hw_queue);
 		iommufd_access_destroy_internal(hw_queue->access);
 	}
 	iommufd_object_drop_user(&viommu->obj);
-}
-
-/*
- * Pin [@iova, @iova + @length) of the vIOMMU's IOAS for @hw_queue and find
- * its physical address, which must be contiguous.
- */
-static int hw_queue_pin(struct iommufd_hw_queue *hw_queue, u64 iova,
-			u64 length, phys_addr_t *base)
-{
-	unsigned long first = ALIGN_DOWN(iova, PAGE_SIZE);
-	unsigned long npages = (ALIGN(iova + length, PAGE_SIZE) - first) >>
-			       PAGE_SHIFT;
-	struct iommufd_viommu *viommu = hw_queue->viommu;
-	struct iommufd_access *access;
-	struct page **pages;
-	unsigned long i;
-	int rc;
-
-	access = iommufd_access_create_internal(viommu->ictx,
-						&hw_queue_access_ops,
-						viommu->hwpt->ioas);
-	if (IS_ERR(access))
-		return PTR_ERR(access);
-	hw_queue->access = access;
-
-	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
-	rc = iommufd_access_pin_pages(access, first, npages << PAGE_SHIFT,
-				      pages, 0);
-	if (rc)
-		goto out_free;
-	hw_queue->iova = first;
-	hw_queue->length = npages << PAGE_SHIFT;
-
-	for (i = 1; i != npages; i++) {
-		if (page_to_pfn(pages[i]) != page_to_pfn(pages[0]) + i) {
-			rc = -EINVAL;
-			goto out_free;
-		}
-	}
-	*base = page_to_phys(pages[0]) + offset_in_page(iova);
-out_free:
-	kvfree(pages);
-	return rc;
 }
 
 int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd)

@@ -536,10 +536,13 @@ TEST_F(viommu, hw_queue)
 					  SELFTEST_QUEUE,
 					  IOMMU_TEST_HW_QUEUE_MAX, iova,
 					  PAGE_SZ, &id));
-	/* Partly mapped. */
+	/* Partly mapped; far too long (no huge allocation, no warning). */
 	EXPECT_EQ(-ENOENT, hw_queue_alloc(self->fd, self->viommu,
 					  SELFTEST_QUEUE, 0, iova + PAGE_SZ,
 					  4 * PAGE_SZ, &id));
+	EXPECT_EQ(-ENOENT, hw_queue_alloc(self->fd, self->viommu,
+					  SELFTEST_QUEUE, 0, iova, 1ULL << 40,
+					  &id));
 	EXPECT_EQ(0, id);
 
 	ASSERT_EQ(0, hw_queue_alloc(self->fd, self->viommu, SELFTEST_QUEUE, 0,
@@ -570,6 +573,65 @@ TEST_F(viommu, hw_queue)
 				NULL));
 	EXPECT_EQ(0, obj_destroy(self->fd, v2));
 	EXPECT_EQ(0, obj_destroy(self->fd, self->viommu));
+}
+
+/*
+ * A read whose buffer faults part way returns the records before the
+ * fault; the one that faulted is read next time, and the lost-events
+ * marker stays the last record throughout.
+ */
+TEST_F(viommu, veventq_read_faults)
+{
+	uint32_t nested, vdev, q, pt;
+	struct rec *recs;
+	uint8_t *two;
+	int qfd;
+
+	ASSERT_EQ(0, mock_nested_alloc(self->fd, self->idev, self->viommu, 0,
+				       &nested));
+	ASSERT_EQ(0, vdevice_alloc(self->fd, self->viommu, self->idev, 0x11,
+				   &vdev));
+	pt = nested;
+	ASSERT_EQ(0, mock_replace(self->fd, self->stdev, &pt));
+	ASSERT_EQ(0, veventq_alloc(self->fd, self->viommu, SELFTEST_EVENTS, 2,
+				   &q, &qfd));
+	ASSERT_EQ(0, trigger_vevent(self->fd, self->idev));
+	ASSERT_EQ(0, trigger_vevent(self->fd, self->idev));
+	ASSERT_EQ(0, trigger_vevent(self->fd, self->idev));
+
+	/* One record fits before the unreadable page. */
+	two = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, mprotect(two + PAGE_SZ, PAGE_SZ, PROT_NONE));
+	recs = (struct rec *)(two + PAGE_SZ - sizeof(*recs));
+	EXPECT_EQ(sizeof(*recs), read(qfd, recs, 3 * sizeof(*recs)));
+	EXPECT_EQ(0, recs[0].hdr.sequence);
+	/* Nothing fits: EFAULT, and nothing is lost. */
+	recs = (struct rec *)(two + PAGE_SZ);
+	EXPECT_EQ(-1, read(qfd, recs, sizeof(*recs)));
+	EXPECT_EQ(EFAULT, errno);
+	/* The marker faults too and stays. */
+	recs = (struct rec *)(two + PAGE_SZ - sizeof(*recs));
+	EXPECT_EQ(sizeof(*recs), read(qfd, recs, 3 * sizeof(*recs)));
+	EXPECT_EQ(1, recs[0].hdr.sequence);
+	recs = (struct rec *)two;
+	EXPECT_EQ(sizeof(recs[0].hdr), read(qfd, recs, 3 * sizeof(*recs)));
+	EXPECT_EQ(IOMMU_VEVENTQ_FLAG_LOST_EVENTS, recs[0].hdr.flags);
+	EXPECT_EQ(2, recs[0].hdr.sequence);
+	ASSERT_EQ(0, trigger_vevent(self->fd, self->idev));
+	EXPECT_EQ(sizeof(*recs), read(qfd, recs, 3 * sizeof(*recs)));
+	EXPECT_EQ(0, recs[0].hdr.flags);
+	EXPECT_EQ(3, recs[0].hdr.sequence);
+	EXPECT_EQ(0, read(qfd, recs, sizeof(*recs)));
+	munmap(two, 2 * PAGE_SZ);
+
+	close(qfd);
+	pt = self->ioas;
+	ASSERT_EQ(0, mock_replace(self->fd, self->stdev, &pt));
+	EXPECT_EQ(0, obj_destroy(self->fd, q));
+	EXPECT_EQ(0, obj_destroy(self->fd, vdev));
+	EXPECT_EQ(0, obj_destroy(self->fd, nested));
 }
 
 /* Closing the file with every kind of object alive frees them all. */
@@ -967,9 +1029,10 @@ struct vd_race {
 	int fd;
 	uint32_t ioas, viommu, v2;
 	volatile uint32_t idev;
+	volatile uint32_t last_vdev;
 	volatile bool stop;
 	volatile int failed;
-	unsigned long made, lost;
+	unsigned long made, lost, destroyed;
 };
 
 static void *vd_alloc(void *arg)
@@ -983,8 +1046,10 @@ static void *vd_alloc(void *arg)
 				       r->idev, i, &vdev);
 
 		/* ENOENT: the device is gone; EEXIST: it has one there. */
-		if (!rc)
+		if (!rc) {
 			r->made++;
+			r->last_vdev = vdev;
+		}
 		else if (rc == -ENOENT || rc == -EEXIST)
 			r->lost++;
 		else
@@ -993,17 +1058,44 @@ static void *vd_alloc(void *arg)
 	return NULL;
 }
 
+/*
+ * IOMMU_DESTROY of the newest vDEVICE, against the unbind that tombstones
+ * it: ENOENT when the unbind got there first. Each ID made is destroyed
+ * at most once, so it cannot name another object by then: only this
+ * thread frees vDEVICE IDs, and a tombstone keeps its ID.
+ */
+static void *vd_destroy(void *arg)
+{
+	struct vd_race *r = arg;
+
+	while (!r->stop) {
+		uint32_t id = __atomic_exchange_n(&r->last_vdev, 0,
+						  __ATOMIC_SEQ_CST);
+		int rc;
+
+		if (!id)
+			continue;
+		rc = obj_destroy(r->fd, id);
+		if (!rc)
+			r->destroyed++;
+		else if (rc != -ENOENT)
+			r->failed = 2;
+	}
+	return NULL;
+}
+
 TEST_F(viommu, race_vdevice_alloc_unbind)
 {
 	struct vd_race r = { .fd = self->fd, .viommu = self->viommu };
-	pthread_t t[2];
+	void *(*fns[])(void *) = { vd_alloc, vd_alloc, vd_destroy };
+	pthread_t t[3];
 	unsigned int i, n;
 
 	ASSERT_EQ(0, viommu_alloc(self->fd, self->idev, self->parent,
 				  SELFTEST_VIOMMU, NULL, 0, &r.v2));
 	r.idev = self->idev;
-	for (i = 0; i != 2; i++)
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, vd_alloc, &r));
+	for (i = 0; i != 3; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, fns[i], &r));
 	for (n = 0; n != 200; n++) {
 		uint32_t stdev, idev;
 
@@ -1014,9 +1106,10 @@ TEST_F(viommu, race_vdevice_alloc_unbind)
 		ASSERT_EQ(0, obj_destroy(self->fd, stdev));
 	}
 	r.stop = true;
-	for (i = 0; i != 2; i++)
+	for (i = 0; i != 3; i++)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
-	TH_LOG("%lu vDEVICEs made, %lu refused", r.made, r.lost);
+	TH_LOG("%lu vDEVICEs made, %lu refused, %lu destroyed", r.made,
+	       r.lost, r.destroyed);
 	EXPECT_EQ(0, r.failed);
 	/* The fixture's own device may hold some; take it away too. */
 	ASSERT_EQ(0, obj_destroy(self->fd, self->stdev));
@@ -1078,6 +1171,95 @@ static void *hq_mapper(void *arg)
 			r->failed = 4;
 	}
 	return NULL;
+}
+
+/*
+ * A queue that stays pins part of a mapping, so every unmap of it goes
+ * round asking the accesses of the IOAS to let go, and fails with EBUSY;
+ * meanwhile queues of other vIOMMUs come and go in another mapping, their
+ * internal accesses joining and leaving the IOAS under the unmap's feet.
+ */
+struct hq_churn {
+	int fd;
+	uint32_t ioas, viommu;
+	uint64_t iova;
+	volatile bool *stop;
+	volatile int failed;
+	unsigned long queues;
+};
+
+static void *hq_churner(void *arg)
+{
+	struct hq_churn *c = arg;
+
+	while (!*c->stop) {
+		uint32_t q;
+		int rc = hw_queue_alloc(c->fd, c->viommu, SELFTEST_QUEUE, 0,
+					c->iova, PAGE_SZ, &q);
+
+		if (rc) {
+			c->failed = 1;
+			break;
+		}
+		if (obj_destroy(c->fd, q))
+			c->failed = 2;
+		/* Unmapped: the access comes and goes without a pin. */
+		if (hw_queue_alloc(c->fd, c->viommu, SELFTEST_QUEUE, 0,
+				   BASE + 1024 * PAGE_SZ, PAGE_SZ,
+				   &q) != -ENOENT)
+			c->failed = 3;
+		c->queues++;
+	}
+	return NULL;
+}
+
+TEST_F(viommu, race_unmap_against_queue_churn)
+{
+	volatile bool stop = false;
+	struct hq_churn c[2];
+	unsigned long busy = 0;
+	uint32_t held;
+	pthread_t t[2];
+	unsigned int i;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, 2 * PAGE_SZ,
+			      BASE, RW_FLAGS));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf + 2 * PAGE_SZ,
+			      2 * PAGE_SZ, BASE + 64 * PAGE_SZ, RW_FLAGS));
+	ASSERT_EQ(0, hw_queue_alloc(self->fd, self->viommu, SELFTEST_QUEUE, 0,
+				    BASE, PAGE_SZ, &held));
+	for (i = 0; i != 2; i++) {
+		c[i] = (struct hq_churn){
+			.fd = self->fd,
+			.ioas = self->ioas,
+			.iova = BASE + (64 + i) * PAGE_SZ,
+			.stop = &stop,
+		};
+		ASSERT_EQ(0, viommu_alloc(self->fd, self->idev, self->parent,
+					  SELFTEST_VIOMMU, NULL, 0,
+					  &c[i].viommu));
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, hq_churner, &c[i]));
+	}
+	for (i = 0; i != 300; i++) {
+		int rc = ioas_unmap(self->fd, self->ioas, BASE, 2 * PAGE_SZ,
+				    NULL);
+
+		if (rc != -EBUSY)
+			break;
+		busy++;
+	}
+	stop = true;
+	for (i = 0; i != 2; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	TH_LOG("%lu refused unmaps, %lu + %lu queues", busy, c[0].queues,
+	       c[1].queues);
+	EXPECT_EQ(300, busy);
+	EXPECT_EQ(0, c[0].failed);
+	EXPECT_EQ(0, c[1].failed);
+	EXPECT_EQ(0, obj_destroy(self->fd, held));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(0, obj_destroy(self->fd, c[0].viommu));
+	EXPECT_EQ(0, obj_destroy(self->fd, c[1].viommu));
 }
 
 TEST_F(viommu, race_hw_queue_unmap)
