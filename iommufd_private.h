@@ -578,6 +578,18 @@ struct iommufd_hw_queue {
 	u8 priv[] __aligned(8);
 };
 
+/* The vIOMMU @id, with a lookup reference; ERR_PTR(-ENOENT) if none. */
+static inline struct iommufd_viommu *
+iommufd_get_viommu(struct iommufd_ucmd *ucmd, u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id,
+							IOMMUFD_OBJ_VIOMMU);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_viommu, obj);
+}
+
 /* viommu.c */
 int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd);
 void iommufd_viommu_destroy(struct iommufd_object *obj);

@@ -361,7 +361,7 @@ int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_veventq_alloc *cmd = ucmd->cmd;
 	struct iommufd_veventq *veventq;
-	struct iommufd_object *obj;
+	struct iommufd_viommu *viommu;
 	int rc;
 
 	if (cmd->flags || cmd->__reserved)
@@ -371,14 +371,12 @@ int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd)
 	if (!cmd->veventq_depth)
 		return -EINVAL;
 
-	obj = iommufd_get_object(ucmd->ictx, cmd->viommu_id,
-				 IOMMUFD_OBJ_VIOMMU);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
+	viommu = iommufd_get_viommu(ucmd, cmd->viommu_id);
+	if (IS_ERR(viommu))
+		return PTR_ERR(viommu);
 
-	veventq = veventq_create(ucmd->ictx,
-				 container_of(obj, struct iommufd_viommu, obj),
-				 cmd->type, cmd->veventq_depth);
+	veventq = veventq_create(ucmd->ictx, viommu, cmd->type,
+				 cmd->veventq_depth);
 	if (IS_ERR(veventq)) {
 		rc = PTR_ERR(veventq);
 		goto out_put;
@@ -393,6 +391,6 @@ int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd)
 	if (rc)
 		iommufd_object_abort_and_destroy(ucmd->ictx, &veventq->obj);
 out_put:
-	iommufd_put_object(ucmd->ictx, obj);
+	iommufd_put_object(ucmd->ictx, &viommu->obj);
 	return rc;
 }

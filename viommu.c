@@ -494,18 +494,15 @@ int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	struct iommufd_vdevice *vdev;
 	struct iommufd_viommu *viommu;
 	struct iommufd_device *idev;
-	struct iommufd_object *obj;
 	int rc;
 
 	/* The virtual ID indexes an xarray. */
 	if (cmd->virt_id > ULONG_MAX)
 		return -EINVAL;
 
-	obj = iommufd_get_object(ucmd->ictx, cmd->viommu_id,
-				 IOMMUFD_OBJ_VIOMMU);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	viommu = container_of(obj, struct iommufd_viommu, obj);
+	viommu = iommufd_get_viommu(ucmd, cmd->viommu_id);
+	if (IS_ERR(viommu))
+		return PTR_ERR(viommu);
 
 	idev = iommufd_get_device(ucmd, cmd->dev_id);
 	if (IS_ERR(idev)) {
@@ -662,8 +659,8 @@ int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hw_queue_alloc *cmd = ucmd->cmd;
 	const struct iommufd_viommu_ops *ops;
-	struct iommufd_object *obj, *qobj;
 	struct iommufd_hw_queue *hw_queue;
+	struct iommufd_object *qobj;
 	struct iommufd_viommu *viommu;
 	size_t priv_size = 0;
 	phys_addr_t base;
@@ -673,11 +670,9 @@ int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 
-	obj = iommufd_get_object(ucmd->ictx, cmd->viommu_id,
-				 IOMMUFD_OBJ_VIOMMU);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	viommu = container_of(obj, struct iommufd_viommu, obj);
+	viommu = iommufd_get_viommu(ucmd, cmd->viommu_id);
+	if (IS_ERR(viommu))
+		return PTR_ERR(viommu);
 	ops = viommu->drv->ops;
 
 	if (ops->hw_queue_size && ops->hw_queue_init && ops->hw_queue_destroy)
