@@ -4,6 +4,8 @@
  *
  *   iommufd_bench vtd REPS [FILTER]   cases through the emulated VT-d (edu)
  *   iommufd_bench mock REPS [FILTER]  cases through the mock IOMMU, accesses
+ *   iommufd_bench amd|smmuv3 REPS [FILTER]
+ *                                      map+unmap through that IOMMU (edu)
  *
  * Each case runs REPS times; the program prints one line per case,
  * "result CASE MEDIAN_MS MIN_MS MAX_MS", or "skip CASE REASON". Map+unmap
@@ -469,11 +471,32 @@ static void bench_map_file(uint32_t ioas, int memfd)
 	report("map_file_unmap_1g_ours_only", v, reps);
 }
 
+/*
+ * Map+unmap of a GiB backed by transparent huge pages. Earlier cases leave
+ * memory fragmented, and how much of the GiB then gets huge pages varies
+ * from boot to boot: compact first, and say how much did.
+ */
+static void bench_thp(const char *name, uint32_t ioas)
+{
+	uint8_t *thp;
+	long huge;
+
+	if (!wanted(name))
+		return;
+	write_file("/proc/sys/vm/compact_memory", "1");
+	huge = proc_kb("/proc/meminfo", "AnonHugePages");
+	thp = alloc_mem(GIB, MADV_HUGEPAGE, 0);
+	huge = proc_kb("/proc/meminfo", "AnonHugePages") - huge;
+	printf("info %s huge_pages_kib=%ld\n", name, huge);
+	bench_map_unmap(name, ioas, thp, GIB);
+	munmap(thp, GIB);
+}
+
 static void run_vtd(void)
 {
 	struct edu edu[2];
 	uint32_t ioas, ioas2, pt;
-	uint8_t *mem, *thp, *fmem;
+	uint8_t *mem, *fmem;
 	int memfd, rc;
 
 	bench_type1();
@@ -506,22 +529,7 @@ static void run_vtd(void)
 	}
 	munmap(mem, GIB);
 
-	if (wanted("map_unmap_1g_thp")) {
-		long huge;
-
-		/*
-		 * Earlier cases leave memory fragmented and how much of the
-		 * GiB then gets huge pages varies from boot to boot; compact
-		 * first, and say how much did.
-		 */
-		write_file("/proc/sys/vm/compact_memory", "1");
-		huge = proc_kb("/proc/meminfo", "AnonHugePages");
-		thp = alloc_mem(GIB, MADV_HUGEPAGE, 0);
-		huge = proc_kb("/proc/meminfo", "AnonHugePages") - huge;
-		printf("info map_unmap_1g_thp huge_pages_kib=%ld\n", huge);
-		bench_map_unmap("map_unmap_1g_thp", ioas, thp, GIB);
-		munmap(thp, GIB);
-	}
+	bench_thp("map_unmap_1g_thp", ioas);
 
 	fmem = alloc_memfd(GIB, &memfd);
 	print_runs("map_unmap_1g_memfd", fmem, GIB);
@@ -544,6 +552,38 @@ static void run_vtd(void)
 	}
 
 	edu_close(&edu[0]);
+	destroy(ioas);
+}
+
+/*
+ * The map+unmap rows through another vendor's IOMMU (AMD-Vi, SMMUv3): the
+ * same cases as the VT-d ones, named with "_SUFFIX".
+ */
+static void run_vendor(const char *suffix)
+{
+	char name[64];
+	struct edu edu;
+	uint32_t ioas, pt;
+	uint8_t *mem;
+
+	if (edu_open(&edu, 0, fd)) {
+		skip(suffix, "no edu device");
+		return;
+	}
+	ioas = ioas_new();
+	pt = ioas;
+	if (edu_attach(&edu, &pt))
+		die("attach");
+	snprintf(name, sizeof(name), "map_unmap_1g_4k_%s", suffix);
+	if (wanted(name)) {
+		mem = alloc_mem(GIB, MADV_NOHUGEPAGE, 1);
+		print_runs(name, mem, GIB);
+		bench_map_unmap(name, ioas, mem, GIB);
+		munmap(mem, GIB);
+	}
+	snprintf(name, sizeof(name), "map_unmap_1g_thp_%s", suffix);
+	bench_thp(name, ioas);
+	edu_close(&edu);
 	destroy(ioas);
 }
 
@@ -637,7 +677,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr,
-			"usage: iommufd_bench vtd|mock [REPS [FILTER]]\n");
+			"usage: iommufd_bench vtd|amd|smmuv3|mock [REPS [FILTER]]\n");
 		return 2;
 	}
 	if (argc > 2)
@@ -652,6 +692,8 @@ int main(int argc, char **argv)
 		die("/dev/iommu");
 	if (!strcmp(argv[1], "vtd"))
 		run_vtd();
+	else if (!strcmp(argv[1], "amd") || !strcmp(argv[1], "smmuv3"))
+		run_vendor(argv[1]);
 	else
 		run_mock();
 	close(fd);

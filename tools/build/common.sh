@@ -21,22 +21,68 @@ export KBUILD_BUILD_TIMESTAMP='2024-01-01'
 export KBUILD_BUILD_USER=iommufd
 export KBUILD_BUILD_HOST=build
 
-# The three kernels. "upstream" is the perf configuration on the untouched
-# tree, for side-by-side comparison.
-kind_tree() {
-	case $1 in
-	debug|perf|lint) echo "$CACHE/src/ours" ;;
-	upstream) echo "$CACHE/src/upstream" ;;
-	*) die "unknown kernel kind '$1' (want debug, perf, upstream or lint)" ;;
+# The kernels. "upstream" is the perf configuration on the untouched tree,
+# for side-by-side comparison; "lint" is perf's configuration in a build
+# directory of its own. A kind ending in "-arm64" is the same kind
+# cross-built for arm64 (debug-arm64, perf-arm64, upstream-arm64).
+KINDS="debug perf upstream lint debug-arm64 perf-arm64 upstream-arm64"
+
+kind_check() {
+	case " $KINDS " in
+	*" $1 "*) ;;
+	*) die "unknown kernel kind '$1' (want one of: $KINDS)" ;;
 	esac
 }
 
-kind_fragments() {
+# x86 or arm64
+kind_arch() {
 	case $1 in
-	debug) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/debug.config" ;;
-	perf) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/perf.config" ;;
-	upstream) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/perf.config $ROOT/tools/kconfig/upstream.config" ;;
-	lint) echo "$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/perf.config $ROOT/tools/kconfig/lint.config" ;;
+	*-arm64) echo arm64 ;;
+	*) echo x86 ;;
+	esac
+}
+
+kind_tree() {
+	kind_check "$1"
+	case ${1%-arm64} in
+	upstream) echo "$CACHE/src/upstream" ;;
+	*) echo "$CACHE/src/ours" ;;
+	esac
+}
+
+# base, then the architecture's, then the kind's own fragments, then the
+# kind's fragment for that architecture if there is one.
+kind_fragments() {
+	local k=$1 arch f frags
+	kind_check "$k"
+	arch=$(kind_arch "$k")
+	k=${k%-arm64}
+	frags="$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/$arch.config"
+	case $k in
+	debug) set -- debug ;;
+	perf|lint) set -- perf ;;
+	upstream) set -- perf upstream ;;
+	esac
+	for f in "$@"; do
+		frags+=" $ROOT/tools/kconfig/$f.config"
+		[ ! -f "$ROOT/tools/kconfig/$f-$arch.config" ] ||
+			frags+=" $ROOT/tools/kconfig/$f-$arch.config"
+	done
+	echo "$frags"
+}
+
+# The cross-compiler prefix of a kind ("" for x86, built natively).
+kind_cross() {
+	case $(kind_arch "$1") in
+	arm64) echo aarch64-linux-gnu- ;;
+	esac
+}
+
+# The bootable image, relative to the build directory.
+kind_image() {
+	case $(kind_arch "$1") in
+	arm64) echo arch/arm64/boot/Image ;;
+	*) echo arch/x86/boot/bzImage ;;
 	esac
 }
 

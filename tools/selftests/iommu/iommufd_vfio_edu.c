@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A real device through a real IOMMU: QEMU's edu device bound to vfio-pci,
- * used through its VFIO cdev with iommufd, behind the emulated Intel VT-d.
- * This is the path a VMM takes. Skipped where there is no edu device.
+ * used through its VFIO cdev with iommufd, behind whichever IOMMU QEMU
+ * emulates (Intel VT-d, AMD-Vi or SMMUv3). This is the path a VMM takes.
+ * Skipped where there is no edu device. With IOMMUFD_EXPECT_IOMMU set to
+ * intel, amd or smmuv3, the edu device must sit behind that IOMMU.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +28,20 @@ static void fill_pattern(uint8_t *p, size_t len, unsigned int seed)
 }
 
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+
+/*
+ * The IOMMU logged a fault at @iova. Behind QEMU 7.2's AMD-Vi no fault is
+ * ever logged (see edu_faults_logged()): there the check is left out and
+ * says so; the memory checks around it still hold.
+ */
+#define EXPECT_FAULT_LOGGED(iova)					\
+	do {								\
+		if (edu_faults_logged()) {				\
+			EXPECT_TRUE(iommu_fault_logged(iova));		\
+		} else {						\
+			TH_LOG("not checked: this IOMMU logs no faults"); \
+		}							\
+	} while (0)
 
 FIXTURE(vfio_edu)
 {
@@ -95,10 +111,11 @@ TEST_F(vfio_edu, dma_after_unmap_is_blocked)
 
 	memset(dst, 0xa5, XFER);
 	memcpy(sentinel, dst, XFER);
+	edu_fault_prepare();
 	EXPECT_FALSE(iommu_fault_logged(IOVA_A + 0x4000));
 	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_A + 0x4000, XFER));
 	EXPECT_EQ(0, memcmp(sentinel, dst, XFER));
-	EXPECT_TRUE(iommu_fault_logged(IOVA_A + 0x4000));
+	EXPECT_FAULT_LOGGED(IOVA_A + 0x4000);
 }
 
 /* A read-only mapping lets the device read but not write. */
@@ -113,13 +130,19 @@ TEST_F(vfio_edu, read_only_mapping)
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, BUF_SIZE,
 				    IOVA_B, IOMMU_IOAS_MAP_READABLE));
 	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_B, XFER));
+	edu_fault_prepare();
 	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B + 0x8000, XFER));
 	EXPECT_EQ(0, memcmp(sentinel, dst, XFER));
-	EXPECT_TRUE(iommu_fault_logged(IOVA_B + 0x8000));
+	EXPECT_FAULT_LOGGED(IOVA_B + 0x8000);
 }
 
-/* The platform's MSI window is reserved and reported as unusable. */
-TEST_F(vfio_edu, msi_window_reserved)
+/*
+ * Every reserved region of the device's group (the MSI window of each
+ * platform among them: 0xfee00000 on x86, the software MSI window on
+ * SMMUv3) is missing from the IOAS's usable ranges, and the MSI window
+ * refuses mappings.
+ */
+TEST_F(vfio_edu, reserved_regions_excluded)
 {
 	struct iommu_iova_range ranges[16];
 	struct iommu_ioas_iova_ranges cmd = {
@@ -128,17 +151,34 @@ TEST_F(vfio_edu, msi_window_reserved)
 		.num_iovas = ARRAY_LEN(ranges),
 		.allowed_iovas = (uintptr_t)ranges,
 	};
-	unsigned int i;
+	unsigned long long start, last;
+	char bdf[64], path[128], type[32];
+	unsigned int i, nresv = 0;
+	uint64_t msi;
+	FILE *f;
 
 	ASSERT_EQ(0, xioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
 	ASSERT_LE(2, cmd.num_iovas);
+	ASSERT_GE(ARRAY_LEN(ranges), cmd.num_iovas);
 	EXPECT_EQ(4096, cmd.out_iova_alignment);
-	for (i = 0; i != cmd.num_iovas; i++)
-		EXPECT_FALSE(ranges[i].start <= 0xfee00000ULL &&
-			     ranges[i].last >= 0xfee00000ULL);
-	/* And mapping into it is refused. */
-	EXPECT_EQ(-EINVAL, ioas_map(self->fd, self->ioas, self->buf,
-					  4096, 0xfee00000ULL, RW));
+
+	ASSERT_EQ(0, edu_find_bdf(0, bdf, sizeof(bdf)));
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/iommu_group/reserved_regions", bdf);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fscanf(f, "%llx %llx %31s", &start, &last, type) == 3) {
+		nresv++;
+		for (i = 0; i != cmd.num_iovas; i++)
+			EXPECT_TRUE(ranges[i].last < start ||
+				    ranges[i].start > last);
+	}
+	fclose(f);
+	ASSERT_NE(0, nresv);
+	/* Every IOMMU QEMU emulates has an MSI window. */
+	ASSERT_EQ(0, edu_msi_window(0, &msi));
+	EXPECT_EQ(-EINVAL, ioas_map(self->fd, self->ioas, self->buf, 4096,
+				    msi, RW));
 }
 
 /* Pinned memory is charged while mapped and uncharged after. */
@@ -171,19 +211,41 @@ TEST_F(vfio_edu, pinned_accounting)
 	EXPECT_EQ(before, vm_pinned_kb());
 }
 
-/* Attaching again replaces: DMA follows the new IOAS at once. */
+/* One DMA from @iova, back into @dst through @iova_back, checked. */
+static int dma_through(struct edu *edu, uint64_t iova, uint64_t iova_back,
+		       const uint8_t *src, uint8_t *dst)
+{
+	int rc;
+
+	memset(dst, 0, XFER);
+	rc = edu_dma_from_ram(edu, iova, XFER);
+	if (!rc)
+		rc = edu_dma_to_ram(edu, iova_back, XFER);
+	if (!rc && memcmp(src, dst, XFER))
+		rc = -EIO;
+	return rc;
+}
+
+/*
+ * Attaching again replaces: DMA follows the new IOAS at once, and follows
+ * it back. The same IOVAs hold different memory in each IOAS.
+ */
 TEST_F(vfio_edu, replace_ioas)
 {
 	uint8_t *a = self->buf, *b = self->buf + 0x4000;
+	uint8_t *back_a = self->buf + 0x8000, *back_b = self->buf + 0xc000;
 	uint32_t ioas2, pt;
 
 	fill_pattern(a, XFER, 4);
 	fill_pattern(b, XFER, 5);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
-	/* The same IOVA, different memory in each IOAS. */
-	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, a, 0x4000, IOVA_A,
-				    RW));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, a, 0x4000, IOVA_A, RW));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, back_a, 0x4000, IOVA_B,
+			      RW));
 	ASSERT_EQ(0, ioas_map(self->fd, ioas2, b, 0x4000, IOVA_A, RW));
+	ASSERT_EQ(0, ioas_map(self->fd, ioas2, back_b, 0x4000, IOVA_B, RW));
+
+	ASSERT_EQ(0, dma_through(&self->edu, IOVA_A, IOVA_B, a, back_a));
 
 	pt = ioas2;
 	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
@@ -191,16 +253,15 @@ TEST_F(vfio_edu, replace_ioas)
 	/* The old automatic HWPT went with the device. */
 	EXPECT_EQ(-ENOENT, obj_destroy(self->fd, self->hwpt));
 	EXPECT_EQ(-EBUSY, obj_destroy(self->fd, ioas2));
+	ASSERT_EQ(0, dma_through(&self->edu, IOVA_A, IOVA_B, b, back_b));
 
-	memset(self->buf + 0x8000, 0, XFER);
-	ASSERT_EQ(0, ioas_map(self->fd, ioas2, self->buf + 0x8000,
-				    0x4000, IOVA_B, RW));
-	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, XFER));
-	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, XFER));
-	EXPECT_EQ(0, memcmp(b, self->buf + 0x8000, XFER));
+	self->hwpt = self->ioas;
+	ASSERT_EQ(0, edu_attach(&self->edu, &self->hwpt));
+	ASSERT_NE(pt, self->hwpt);
+	EXPECT_EQ(0, obj_destroy(self->fd, ioas2));
+	ASSERT_EQ(0, dma_through(&self->edu, IOVA_A, IOVA_B, a, back_a));
 
 	ASSERT_EQ(0, edu_detach(&self->edu));
-	EXPECT_EQ(0, obj_destroy(self->fd, ioas2));
 }
 
 /* An explicitly allocated HWPT: used by attach, busy while attached. */
@@ -247,30 +308,77 @@ static uint64_t sysfs_hex(const char *path)
 }
 
 /*
- * GET_HW_INFO describes the real IOMMU: VT-d's capability registers, as
- * the intel-iommu driver also shows them in sysfs.
+ * edu sits behind an IOMMU, and behind the one the harness asked QEMU for:
+ * the drivers name their instances dmar<N> (VT-d), ivhd<N> (AMD-Vi) and
+ * smmu3.<address> (SMMUv3).
  */
-TEST_F(vfio_edu, hw_info_is_the_vtd_registers)
+TEST_F(vfio_edu, behind_the_expected_iommu)
 {
-	struct iommu_hw_info_vtd vtd = {};
+	static const struct {
+		const char *vendor, *prefix;
+	} names[] = {
+		{ "intel", "dmar" }, { "amd", "ivhd" }, { "smmuv3", "smmu3." },
+	};
+	const char *want = getenv("IOMMUFD_EXPECT_IOMMU");
+	char name[256];
+	unsigned int i;
+
+	edu_iommu_name(0, name, sizeof(name));
+	ASSERT_NE(0, name[0]);
+	if (!want)
+		return;
+	for (i = 0; i != ARRAY_LEN(names); i++)
+		if (!strcmp(want, names[i].vendor))
+			break;
+	ASSERT_GT(ARRAY_LEN(names), i) TH_LOG("unknown vendor %s", want);
+	EXPECT_EQ(0, strncmp(name, names[i].prefix, strlen(names[i].prefix)))
+		TH_LOG("edu is behind %s, not %s", name, want);
+}
+
+/*
+ * GET_HW_INFO describes the real IOMMU. VT-d reports its capability
+ * registers, which the intel-iommu driver also shows in sysfs. 6.12's
+ * AMD-Vi and SMMUv3 drivers have no hw_info operation: the type is then
+ * IOMMU_HW_INFO_TYPE_DEFAULT with no data, and the caller's buffer is
+ * zeroed.
+ */
+TEST_F(vfio_edu, hw_info_matches_the_driver)
+{
+	struct iommu_hw_info_vtd vtd;
 	struct iommu_hw_info cmd = {
 		.size = sizeof(cmd),
 		.dev_id = self->edu.devid,
 		.data_len = sizeof(vtd),
 		.data_uptr = (uintptr_t)&vtd,
 	};
-	uint64_t cap = sysfs_hex("/sys/class/iommu/dmar0/intel-iommu/cap");
-	uint64_t ecap = sysfs_hex("/sys/class/iommu/dmar0/intel-iommu/ecap");
+	char name[256], path[320];
+	uint64_t cap, ecap;
 
+	memset(&vtd, 0xa5, sizeof(vtd));
+	edu_iommu_name(0, name, sizeof(name));
 	ASSERT_EQ(0, xioctl(self->fd, IOMMU_GET_HW_INFO, &cmd));
+	/* Nobody's IOMMU tracks dirty pages under QEMU. */
+	EXPECT_EQ(0, cmd.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING);
+	if (strncmp(name, "dmar", 4)) {
+		const struct iommu_hw_info_vtd zero = {};
+
+		EXPECT_EQ(IOMMU_HW_INFO_TYPE_DEFAULT, cmd.out_data_type);
+		EXPECT_EQ(0, cmd.data_len);
+		EXPECT_EQ(0, memcmp(&zero, &vtd, sizeof(vtd)));
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/class/iommu/%s/intel-iommu/cap",
+		 name);
+	cap = sysfs_hex(path);
+	snprintf(path, sizeof(path), "/sys/class/iommu/%s/intel-iommu/ecap",
+		 name);
+	ecap = sysfs_hex(path);
 	EXPECT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, cmd.out_data_type);
 	EXPECT_EQ(sizeof(vtd), cmd.data_len);
 	ASSERT_NE(0, cap);
 	EXPECT_EQ(cap, vtd.cap_reg);
 	EXPECT_EQ(ecap, vtd.ecap_reg);
 	EXPECT_EQ(0, vtd.__reserved);
-	/* QEMU's VT-d tracks no dirty pages: the capability says so. */
-	EXPECT_EQ(0, cmd.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING);
 }
 
 /* A second edu device on the same IOAS shares the automatic HWPT. */
@@ -406,10 +514,11 @@ TEST_F(vfio_edu_container, dma_after_unmap_dma_is_blocked)
 
 	memset(dst, 0xa5, XFER);
 	memcpy(sentinel, dst, XFER);
+	edu_fault_prepare();
 	EXPECT_FALSE(iommu_fault_logged(iova + 0x4000));
 	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, iova + 0x4000, XFER));
 	EXPECT_EQ(0, memcmp(sentinel, dst, XFER));
-	EXPECT_TRUE(iommu_fault_logged(iova + 0x4000));
+	EXPECT_FAULT_LOGGED(iova + 0x4000);
 }
 
 /*
@@ -447,9 +556,10 @@ TEST_F(vfio_edu_container, unmap_middle_of_a_mapping)
 	/* ...the middle does not. */
 	memset(dst, 0x3c, XFER);
 	memcpy(sentinel, dst, XFER);
+	edu_fault_prepare();
 	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_F + 0x8000, XFER));
 	EXPECT_EQ(0, memcmp(sentinel, dst, XFER));
-	EXPECT_TRUE(iommu_fault_logged(IOVA_F + 0x8000));
+	EXPECT_FAULT_LOGGED(IOVA_F + 0x8000);
 	/* The two pieces left are mappings of their own. */
 	EXPECT_EQ(BUF_SIZE - 0x4000,
 		  container_unmap(self->container, IOVA_F, BUF_SIZE));
@@ -470,6 +580,7 @@ TEST_F(vfio_edu_container, container_is_an_iommufd)
 		uint8_t caps[4096];
 	} info = { .info.argsz = sizeof(info) };
 	struct vfio_info_cap_header *hdr;
+	uint64_t msi;
 	struct vfio_iommu_type1_info_cap_iova_range *ranges = NULL;
 	unsigned int i;
 
@@ -481,7 +592,9 @@ TEST_F(vfio_edu_container, container_is_an_iommufd)
 	if (variant->type == VFIO_TYPE1_IOMMU) {
 		EXPECT_EQ(4096, info.info.iova_pgsizes);
 	} else {
-		EXPECT_EQ(4096, info.info.iova_pgsizes & 0x1fffff);
+		/* The smallest is 4 KiB; which larger ones is the driver's. */
+		EXPECT_EQ(4096, info.info.iova_pgsizes &
+				-info.info.iova_pgsizes);
 	}
 	for (i = info.info.cap_offset; i; i = hdr->next) {
 		hdr = (void *)&info + i;
@@ -490,11 +603,11 @@ TEST_F(vfio_edu_container, container_is_an_iommufd)
 	}
 	ASSERT_NE(NULL, ranges);
 	ASSERT_LE(2, ranges->nr_iovas);
+	ASSERT_EQ(0, edu_msi_window(0, &msi));
 	for (i = 0; i != ranges->nr_iovas; i++)
-		EXPECT_FALSE(ranges->iova_ranges[i].start <= 0xfee00000ULL &&
-			     ranges->iova_ranges[i].end >= 0xfee00000ULL);
-	EXPECT_GT(0, map_dma(self->container, self->buf,
-			     0xfee00000ULL, 4096, DMA_RW));
+		EXPECT_FALSE(ranges->iova_ranges[i].start <= msi &&
+			     ranges->iova_ranges[i].end >= msi);
+	EXPECT_GT(0, map_dma(self->container, self->buf, msi, 4096, DMA_RW));
 }
 
 /*
