@@ -567,7 +567,8 @@ static void run_vendor(const char *suffix)
 	uint8_t *mem;
 
 	if (edu_open(&edu, 0, fd)) {
-		skip(suffix, "no edu device");
+		snprintf(name, sizeof(name), "map_unmap_1g_4k_%s", suffix);
+		skip(name, "no edu device");
 		return;
 	}
 	ioas = ioas_new();

@@ -477,4 +477,22 @@ static inline int iommu_fault_logged(uint64_t iova)
 	return found;
 }
 
+/*
+ * iommu_fault_logged(), allowing the driver up to 2 s to print: SMMUv3
+ * reports from a threaded interrupt handler, which may run well after
+ * the DMA ended on a busy TCG host.
+ */
+static inline int iommu_fault_logged_soon(uint64_t iova)
+{
+	const struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+	unsigned int i;
+
+	for (i = 0; i != 40; i++) {
+		if (iommu_fault_logged(iova))
+			return 1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
 #endif
