@@ -361,16 +361,21 @@ static inline void edu_iommu_name(unsigned int nth, char *name, size_t len)
 	snprintf(name, len, "%s", base ? base + 1 : target);
 }
 
+/* One line of an IOMMU group's reserved_regions file. */
+struct edu_resv {
+	unsigned long long start, last;
+	char type[32];
+};
+
 /*
- * The start of the MSI window among the reserved regions of the @nth edu
- * device's group (0xfee00000 on x86, the software MSI window on SMMUv3);
- * -ENOENT if there is none.
+ * Read up to @max reserved regions of the @nth edu device's group into
+ * @resv; returns how many, or -errno.
  */
-static inline int edu_msi_window(unsigned int nth, uint64_t *start)
+static inline int edu_reserved_regions(unsigned int nth, struct edu_resv *resv,
+				       int max)
 {
-	unsigned long long first, last;
-	char bdf[64], path[128], type[32];
-	int rc = -ENOENT;
+	char bdf[64], path[128];
+	int rc, n = 0;
 	FILE *f;
 
 	rc = edu_find_bdf(nth, bdf, sizeof(bdf));
@@ -381,15 +386,30 @@ static inline int edu_msi_window(unsigned int nth, uint64_t *start)
 	f = fopen(path, "r");
 	if (!f)
 		return edu_errno();
-	rc = -ENOENT;
-	while (fscanf(f, "%llx %llx %31s", &first, &last, type) == 3) {
-		if (!strcmp(type, "msi")) {
-			*start = first;
-			rc = 0;
+	while (n != max && fscanf(f, "%llx %llx %31s", &resv[n].start,
+				  &resv[n].last, resv[n].type) == 3)
+		n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * The start of the MSI window among the reserved regions of the @nth edu
+ * device's group (0xfee00000 on x86, the software MSI window on SMMUv3);
+ * -ENOENT if there is none.
+ */
+static inline int edu_msi_window(unsigned int nth, uint64_t *start)
+{
+	struct edu_resv resv[16];
+	int i, n = edu_reserved_regions(nth, resv, 16);
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(resv[i].type, "msi")) {
+			*start = resv[i].start;
+			return 0;
 		}
 	}
-	fclose(f);
-	return rc;
+	return n < 0 ? n : -ENOENT;
 }
 
 /*

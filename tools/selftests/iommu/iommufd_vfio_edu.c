@@ -152,30 +152,21 @@ TEST_F(vfio_edu, reserved_regions_excluded)
 		.num_iovas = ARRAY_LEN(ranges),
 		.allowed_iovas = (uintptr_t)ranges,
 	};
-	unsigned long long start, last;
-	char bdf[64], path[128], type[32];
-	unsigned int i, nresv = 0;
+	struct edu_resv resv[16];
+	int i, j, nresv;
 	uint64_t msi;
-	FILE *f;
 
 	ASSERT_EQ(0, xioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
 	ASSERT_LE(2, cmd.num_iovas);
 	ASSERT_GE(ARRAY_LEN(ranges), cmd.num_iovas);
 	EXPECT_EQ(4096, cmd.out_iova_alignment);
 
-	ASSERT_EQ(0, edu_find_bdf(0, bdf, sizeof(bdf)));
-	snprintf(path, sizeof(path),
-		 "/sys/bus/pci/devices/%s/iommu_group/reserved_regions", bdf);
-	f = fopen(path, "r");
-	ASSERT_NE(NULL, f);
-	while (fscanf(f, "%llx %llx %31s", &start, &last, type) == 3) {
-		nresv++;
-		for (i = 0; i != cmd.num_iovas; i++)
-			EXPECT_TRUE(ranges[i].last < start ||
-				    ranges[i].start > last);
-	}
-	fclose(f);
-	ASSERT_NE(0, nresv);
+	nresv = edu_reserved_regions(0, resv, ARRAY_LEN(resv));
+	ASSERT_LT(0, nresv);
+	for (j = 0; j != nresv; j++)
+		for (i = 0; i != (int)cmd.num_iovas; i++)
+			EXPECT_TRUE(ranges[i].last < resv[j].start ||
+				    ranges[i].start > resv[j].last);
 	/* Every IOMMU QEMU emulates has an MSI window. */
 	ASSERT_EQ(0, edu_msi_window(0, &msi));
 	EXPECT_EQ(-EINVAL, ioas_map(self->fd, self->ioas, self->buf, 4096,
