@@ -112,6 +112,67 @@ TEST_F(ioas, map_pins_once)
 	EXPECT_EQ(0, check_pins(self->fd, self->buf, self->buf_len, 0));
 }
 
+/*
+ * How many physically contiguous runs [p, p + len) is made of, from
+ * /proc/self/pagemap; 0 when the PFNs are hidden (not root).
+ */
+static size_t phys_runs(const uint8_t *p, size_t len)
+{
+	uint64_t ent, prev = 0;
+	size_t i, runs = 0;
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+
+	if (pm < 0)
+		return 0;
+	for (i = 0; i != len / PAGE_SZ; i++) {
+		off_t off = ((uintptr_t)p / PAGE_SZ + i) * sizeof(ent);
+
+		if (pread(pm, &ent, sizeof(ent), off) != sizeof(ent))
+			break;
+		ent &= (1ULL << 55) - 1;
+		if (!ent) {
+			runs = 0;
+			break;
+		}
+		if (!i || ent != prev + 1)
+			runs++;
+		prev = ent;
+	}
+	close(pm);
+	return runs;
+}
+
+/*
+ * Small pages faulted in a scrambled order are mostly not physically next
+ * to each other, so one mapping holds thousands of runs: more than one
+ * batch, and more than one scatterlist handed to the IOMMU layer. Each page
+ * must still land at its own IOVA, in every domain, and be pinned once.
+ */
+TEST_F(ioas, scattered_pages_each_at_its_iova)
+{
+	size_t npages = 8192, len = npages * PAGE_SZ, i;
+	uint8_t *mem;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, madvise(mem, len, MADV_NOHUGEPAGE));
+	/* npages is a power of two, so the odd stride visits every page. */
+	for (i = 0; i != npages; i++)
+		mem[((i * 40503) % npages) * PAGE_SZ] = 1;
+	if (phys_runs(mem, len) < npages / 2) {
+		munmap(mem, len);
+		SKIP(return, "memory came out contiguous, or PFNs are hidden");
+	}
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, mem, len, BASE, RW_FLAGS));
+	EXPECT_EQ(0, check_domains(self, variant->domains, BASE, len, mem));
+	EXPECT_EQ(0, check_pins(self->fd, mem, len, variant->domains ? 1 : 0));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, BASE, len, NULL));
+	EXPECT_EQ(0, check_pins(self->fd, mem, len, 0));
+	munmap(mem, len);
+}
+
 /* A failed unmap changes nothing: the mapping is still whole afterwards. */
 TEST_F(ioas, partial_unmap_changes_nothing)
 {
