@@ -896,12 +896,14 @@ static void batch_run_span(struct pfn_batch *batch, struct iopt_area *area,
 }
 
 /*
- * batch_map() for a table whose domains must be able to unmap any single
- * page later (iopt->disable_large_pages): every page gets an iommu_map()
- * of its own, so no driver can join pages into a larger entry.
+ * batch_map() one iommu_map() per run, or per page with @page_by_page, for
+ * a table whose domains must be able to unmap any single page later
+ * (iopt->disable_large_pages): then no driver can join pages into a larger
+ * entry.
  */
-static int batch_map_small(struct pfn_batch *batch, struct iopt_area *area,
-			   struct iommu_domain *domain, unsigned long index)
+static int batch_map_each(struct pfn_batch *batch, struct iopt_area *area,
+			  struct iommu_domain *domain, unsigned long index,
+			  bool page_by_page)
 {
 	unsigned long first_iova, iova, last, left, len;
 	unsigned int i, skip;
@@ -914,7 +916,9 @@ static int batch_map_small(struct pfn_batch *batch, struct iopt_area *area,
 	for (i = 0; i != batch->nruns; i++) {
 		batch_run_span(batch, area, i, skip, &iova, &last, &phys);
 		for (left = last - iova + 1; left; left -= len) {
-			len = min(left, PAGE_SIZE - (iova & ~PAGE_MASK));
+			len = left;
+			if (page_by_page)
+				len = min(len, PAGE_SIZE - offset_in_page(iova));
 			rc = iommu_map(domain, iova, phys, len,
 				       area->iommu_prot, GFP_KERNEL_ACCOUNT);
 			if (rc)
@@ -973,8 +977,9 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 
 	if (!batch->nruns)
 		return 0;
-	if (page_by_page)
-		return batch_map_small(batch, area, domain, index);
+	if (page_by_page || !domain->ops->iotlb_sync_map)
+		return batch_map_each(batch, area, domain, index,
+				      page_by_page);
 
 	sgl = temp_alloc(&size, sizeof(*sgl));
 	if (!sgl)

@@ -248,6 +248,24 @@ static phys_addr_t mock_iova_to_phys(struct iommu_domain *domain,
 	return mock_entry_phys(ent) + iova % MOCK_IO_PAGE_SIZE;
 }
 
+/*
+ * Real drivers that flush after mapping do it here; the mock has nothing
+ * to flush, but having the op sends iommufd down the path that batches
+ * syncs (see batch_map()), and it checks that a sync covers mapped pages.
+ */
+static int mock_iotlb_sync_map(struct iommu_domain *domain,
+			       unsigned long iova, size_t size)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	unsigned long first = iova / MOCK_IO_PAGE_SIZE;
+	unsigned long last = (iova + size - 1) / MOCK_IO_PAGE_SIZE;
+
+	if (WARN_ON(!size || !xa_load(&mock->pfns, first) ||
+		    !xa_load(&mock->pfns, last)))
+		return -EINVAL;
+	return 0;
+}
+
 static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
@@ -262,6 +280,7 @@ static const struct iommu_domain_ops mock_paging_ops = {
 	.set_dev_pasid = mock_set_dev_pasid,
 	.map_pages = mock_map_pages,
 	.unmap_pages = mock_unmap_pages,
+	.iotlb_sync_map = mock_iotlb_sync_map,
 	.iova_to_phys = mock_iova_to_phys,
 	.free = mock_domain_free,
 };
