@@ -31,6 +31,7 @@ TOOLS := tools
 
 help:
 	@echo "make run          build, boot, and run the VMM-style demo"
+	@echo "                  (QEMU10=1: QEMU 10 passes edu to a nested guest)"
 	@echo "make check        the whole test suite on the debug kernel"
 	@echo "make conformance  upstream's kselftests against our iommufd"
 	@echo "make lint         checkpatch, sparse, W=1 and the 6.12 users"

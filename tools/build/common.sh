@@ -24,8 +24,10 @@ export KBUILD_BUILD_HOST=build
 # The kernels. "upstream" is the perf configuration on the untouched tree,
 # for side-by-side comparison; "lint" is perf's configuration in a build
 # directory of its own. A kind ending in "-arm64" is the same kind
-# cross-built for arm64 (debug-arm64, perf-arm64, upstream-arm64).
-KINDS="debug perf upstream lint debug-arm64 perf-arm64 upstream-arm64"
+# cross-built for arm64 (debug-arm64, perf-arm64, upstream-arm64). "l2" is
+# the small kernel of the guest QEMU 10 runs inside ours (tools/nested),
+# built from the untouched tree with tools/kconfig/l2.config alone.
+KINDS="debug perf upstream lint debug-arm64 perf-arm64 upstream-arm64 l2"
 
 kind_check() {
 	case " $KINDS " in
@@ -45,7 +47,7 @@ kind_arch() {
 kind_tree() {
 	kind_check "$1"
 	case ${1%-arm64} in
-	upstream) echo "$CACHE/src/upstream" ;;
+	upstream|l2) echo "$CACHE/src/upstream" ;;
 	*) echo "$CACHE/src/ours" ;;
 	esac
 }
@@ -55,6 +57,10 @@ kind_tree() {
 kind_fragments() {
 	local k=$1 arch f frags
 	kind_check "$k"
+	if [ "$k" = l2 ]; then
+		echo "$ROOT/tools/kconfig/l2.config"
+		return
+	fi
 	arch=$(kind_arch "$k")
 	k=${k%-arm64}
 	frags="$ROOT/tools/kconfig/base.config $ROOT/tools/kconfig/$arch.config"
