@@ -52,13 +52,14 @@ static const char *mode;
 
 static void fail(const char *fmt, ...)
 {
+	int err = errno;
 	va_list ap;
 
 	printf("l2edu: FAIL (%s): ", mode);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	printf(" (errno %d: %s)\n", errno, strerror(errno));
+	printf(" (errno %d: %s)\n", err, strerror(err));
 	fflush(stdout);
 	exit(1);
 }
@@ -287,7 +288,7 @@ static void open_vfio(void)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	struct vfio_region_info bar0, cfg;
-	char dir[300], path[400], link[400], *name;
+	char dir[300], path[400], link[256], *name;
 	ssize_t n;
 	uint16_t cmd;
 	int group;
@@ -298,7 +299,8 @@ static void open_vfio(void)
 	if (n < 0)
 		fail("edu has no IOMMU group: is L2's VT-d on?");
 	link[n] = 0;
-	name = strrchr(link, '/') + 1;
+	name = strrchr(link, '/');
+	name = name ? name + 1 : link;
 
 	/* Hand edu to vfio-pci; the ID may have been added already. */
 	n = open("/sys/bus/pci/drivers/vfio-pci/new_id", O_WRONLY);
@@ -348,7 +350,7 @@ static void open_vfio(void)
 static void run_vfio(void)
 {
 	uint8_t *src = alloc_buf(), *dst = alloc_buf();
-	uint8_t *keep = malloc(XFER);
+	uint8_t keep[XFER];
 	unsigned int r;
 
 	open_vfio();

@@ -87,9 +87,12 @@ int main(int argc, char **argv)
 		return fail("pinning exactly RLIMIT_MEMLOCK: the user is still charged",
 			    rc);
 	rc = ioas_map(fd, alloc.out_ioas_id, buf + bytes, 4096, iova + bytes);
+	if (!rc) {
+		printf("memlock_probe: FAIL: one page past RLIMIT_MEMLOCK was pinned\n");
+		return 1;
+	}
 	if (rc != -ENOMEM)
-		return fail("one page past RLIMIT_MEMLOCK was not refused",
-			    rc ? rc : -EEXIST);
+		return fail("one page past RLIMIT_MEMLOCK", rc);
 
 	printf("memlock_probe: ok: %llu bytes pinnable, one page more refused\n",
 	       bytes);
