@@ -875,83 +875,56 @@ next:
 #define IOPT_SG_LEN_MAX ((unsigned long)SZ_1G)
 
 /*
- * Step to run @i of @batch: its IOVA range [*iova, *last], clipped to the
- * area, and its first physical address. On entry *last is where run i - 1
- * ended; run 0's range comes from area_pages_iova() and is left alone. Only
- * run 0 may start part way into its page, by @skip bytes.
+ * Where batch_map() sends the pieces of a batch, which come in rising,
+ * gap-free IOVA order: into @sgl, mapped with iommu_map_sg() whenever it
+ * fills and at the end, or, without @sgl, straight to iommu_map() one by
+ * one. Everything below @done is mapped, nothing at or above it. Lives on
+ * batch_map()'s stack; @sgl is its own.
  */
-static void batch_run_span(struct pfn_batch *batch, struct iopt_area *area,
-			   unsigned int i, unsigned int skip,
-			   unsigned long *iova, unsigned long *last,
-			   phys_addr_t *phys)
-{
-	*phys = PFN_PHYS(batch->runs[i].pfn);
-	if (!i) {
-		*phys += skip;
-		return;
-	}
-	*iova = *last + 1;
-	*last = min(*iova + batch->runs[i].npfns * PAGE_SIZE - 1,
-		    iopt_area_last_iova(area));
-}
+struct map_sink {
+	struct iommu_domain *domain;
+	int prot;
+	struct scatterlist *sgl;
+	unsigned int n, cap;
+	unsigned long done;
+};
 
-/*
- * batch_map() one iommu_map() per run, or per page with @page_by_page, for
- * a table whose domains must be able to unmap any single page later
- * (iopt->disable_large_pages): then no driver can join pages into a larger
- * entry.
- */
-static int batch_map_each(struct pfn_batch *batch, struct iopt_area *area,
-			  struct iommu_domain *domain, unsigned long index,
-			  bool page_by_page)
-{
-	unsigned long first_iova, iova, last, left, len;
-	unsigned int i, skip;
-	phys_addr_t phys;
-	int rc;
-
-	area_pages_iova(area, index, batch->runs[0].npfns, &first_iova, &last,
-			&skip);
-	iova = first_iova;
-	for (i = 0; i != batch->nruns; i++) {
-		batch_run_span(batch, area, i, skip, &iova, &last, &phys);
-		for (left = last - iova + 1; left; left -= len) {
-			len = left;
-			if (page_by_page)
-				len = min(len, PAGE_SIZE - offset_in_page(iova));
-			rc = iommu_map(domain, iova, phys, len,
-				       area->iommu_prot, GFP_KERNEL_ACCOUNT);
-			if (rc)
-				goto err_unmap;
-			iova += len;
-			phys += len;
-		}
-	}
-	return 0;
-
-err_unmap:
-	if (iova != first_iova)
-		iommu_unmap(domain, first_iova, iova - first_iova);
-	return rc;
-}
-
-/*
- * Map the first @n entries of @sgl at *@iova and advance *@iova past them.
- * iommu_map_sg() goes by @n, not by the end mark. On failure it has
- * already undone its own part.
- */
-static int sg_map_flush(struct iommu_domain *domain, int prot,
-			struct scatterlist *sgl, unsigned int n,
-			unsigned long *iova)
+/* Map what @sink has gathered. iommu_map_sg() undoes its own failures. */
+static int sink_flush(struct map_sink *sink)
 {
 	ssize_t mapped;
 
-	if (!n)
+	if (!sink->n)
 		return 0;
-	mapped = iommu_map_sg(domain, *iova, sgl, n, prot, GFP_KERNEL_ACCOUNT);
+	mapped = iommu_map_sg(sink->domain, sink->done, sink->sgl, sink->n,
+			      sink->prot, GFP_KERNEL_ACCOUNT);
+	sink->n = 0;
 	if (mapped < 0)
 		return (int)mapped;
-	*iova += mapped;
+	sink->done += mapped;
+	return 0;
+}
+
+/* The piece [iova, iova + len) at @phys, which starts at sink->done. */
+static int sink_add(struct map_sink *sink, unsigned long iova,
+		    phys_addr_t phys, unsigned long len)
+{
+	int rc;
+
+	if (!sink->sgl) {
+		rc = iommu_map(sink->domain, iova, phys, len, sink->prot,
+			       GFP_KERNEL_ACCOUNT);
+		if (!rc)
+			sink->done = iova + len;
+		return rc;
+	}
+	if (sink->n == sink->cap) {
+		rc = sink_flush(sink);
+		if (rc)
+			return rc;
+	}
+	sg_set_page(&sink->sgl[sink->n++], pfn_to_page(PHYS_PFN(phys)), len,
+		    offset_in_page(phys));
 	return 0;
 }
 
@@ -960,64 +933,71 @@ static int sg_map_flush(struct iommu_domain *domain, int prot,
  * @domain at the matching IOVAs, clipped to the area. On failure nothing of
  * the batch stays mapped.
  *
- * The runs go through iommu_map_sg(), up to IOPT_SG_MAX at a time: it maps
- * each physically contiguous entry with the largest pages it can, as
- * iommu_map() does, and syncs the driver once for the whole call.
+ * With @page_by_page (iopt->disable_large_pages: any single page must be
+ * unmappable later) every page gets an iommu_map() of its own, so that no
+ * driver joins pages into a larger entry. Otherwise, where the driver syncs
+ * after mapping, the runs go through iommu_map_sg(), which maps each
+ * physically contiguous entry with the largest pages it can, as
+ * iommu_map() does, and syncs once per call. A driver without that sync
+ * (SMMUv3) gains nothing from the list, and gets one iommu_map() per run.
  */
 static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 		     struct iommu_domain *domain, unsigned long index,
 		     bool page_by_page)
 {
-	unsigned long first_iova, mapped_iova, iova, last, left, len;
-	struct scatterlist *sgl;
-	size_t size = min(batch->nruns, IOPT_SG_MAX) * sizeof(*sgl);
-	unsigned int i, n, cap, skip;
+	struct map_sink sink = { .domain = domain, .prot = area->iommu_prot };
+	size_t size = min(batch->nruns, IOPT_SG_MAX) * sizeof(*sink.sgl);
+	unsigned long area_last = iopt_area_last_iova(area);
+	unsigned long first_iova, iova, last, left, len;
+	unsigned int i, skip;
 	phys_addr_t phys;
-	int rc = 0;
+	int rc;
 
 	if (!batch->nruns)
 		return 0;
-	if (page_by_page || !domain->ops->iotlb_sync_map)
-		return batch_map_each(batch, area, domain, index,
-				      page_by_page);
-
-	sgl = temp_alloc(&size, sizeof(*sgl));
-	if (!sgl)
-		return -ENOMEM;
-	cap = size / sizeof(*sgl);
-	sg_init_table(sgl, cap);
+	if (!page_by_page && domain->ops->iotlb_sync_map) {
+		sink.sgl = temp_alloc(&size, sizeof(*sink.sgl));
+		if (!sink.sgl)
+			return -ENOMEM;
+		sink.cap = size / sizeof(*sink.sgl);
+		sg_init_table(sink.sgl, sink.cap);
+	}
 
 	area_pages_iova(area, index, batch->runs[0].npfns, &first_iova, &last,
 			&skip);
 	iova = first_iova;
-	mapped_iova = first_iova;
-	for (i = 0, n = 0; i != batch->nruns; i++) {
-		batch_run_span(batch, area, i, skip, &iova, &last, &phys);
+	sink.done = first_iova;
+	for (i = 0; i != batch->nruns; i++) {
+		phys = PFN_PHYS(batch->runs[i].pfn);
+		if (!i) {
+			phys += skip;
+		} else {
+			/* Later runs start on a page boundary. */
+			iova = last + 1;
+			last = min(iova + batch->runs[i].npfns * PAGE_SIZE - 1,
+				   area_last);
+		}
 		for (left = last - iova + 1; left; left -= len) {
-			len = min(left, IOPT_SG_LEN_MAX);
-			if (n == cap) {
-				rc = sg_map_flush(domain, area->iommu_prot,
-						  sgl, n, &mapped_iova);
-				if (rc)
-					goto err_unmap;
-				n = 0;
-			}
-			sg_set_page(&sgl[n++], pfn_to_page(PHYS_PFN(phys)),
-				    len, offset_in_page(phys));
+			len = page_by_page ? PAGE_SIZE - offset_in_page(iova) :
+					     IOPT_SG_LEN_MAX;
+			len = min(len, left);
+			rc = sink_add(&sink, iova, phys, len);
+			if (rc)
+				goto err_unmap;
 			iova += len;
 			phys += len;
 		}
 	}
-	rc = sg_map_flush(domain, area->iommu_prot, sgl, n, &mapped_iova);
+	rc = sink_flush(&sink);
 	if (rc)
 		goto err_unmap;
-	kfree(sgl);
+	kfree(sink.sgl);
 	return 0;
 
 err_unmap:
-	if (mapped_iova != first_iova)
-		iommu_unmap(domain, first_iova, mapped_iova - first_iova);
-	kfree(sgl);
+	if (sink.done != first_iova)
+		iommu_unmap(domain, first_iova, sink.done - first_iova);
+	kfree(sink.sgl);
 	return rc;
 }
 

@@ -209,28 +209,9 @@ static void bench_map_unmap(const char *name, uint32_t ioas, void *buf,
  */
 static void print_runs(const char *name, const void *buf, size_t len)
 {
-	uint64_t ent, prev = 0;
-	long runs = 0;
-	size_t i;
-	int pm;
-
-	if (!wanted(name))
-		return;
-	pm = open("/proc/self/pagemap", O_RDONLY);
-	if (pm < 0)
-		die("pagemap");
-	for (i = 0; i != len / 4096; i++) {
-		off_t off = ((uintptr_t)buf / 4096 + i) * sizeof(ent);
-
-		if (pread(pm, &ent, sizeof(ent), off) != sizeof(ent))
-			die("pagemap read");
-		ent &= (1ULL << 55) - 1;	/* the PFN */
-		if (!i || ent != prev + 1)
-			runs++;
-		prev = ent;
-	}
-	close(pm);
-	printf("info %s contiguous_runs=%ld\n", name, runs);
+	if (wanted(name))
+		printf("info %s contiguous_runs=%ld\n", name,
+		       phys_runs(buf, len));
 }
 
 /*

@@ -32,18 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/vfio.h>
+#include "edu_vfio.h"
 
-#define EDU_ID			0x00
-#define EDU_LIVENESS		0x04
-#define EDU_DMA_SRC		0x80
-#define EDU_DMA_DST		0x88
-#define EDU_DMA_COUNT		0x90
-#define EDU_DMA_CMD		0x98
-#define EDU_CMD_START		0x01
-#define EDU_CMD_TO_RAM		0x02
-#define EDU_BUF			0x40000
-#define EDU_MASK		((1ULL << 28) - 1)
 #define XFER			2048	/* below edu's 4096-byte limit */
 #define PAGE			4096UL
 #define ROUNDS			3
@@ -78,23 +68,23 @@ static void wr64(unsigned int off, uint64_t val)
 }
 
 /* One transfer between device address @addr and edu's buffer. */
-static void edu_dma(uint64_t addr, int to_ram)
+static void bar_dma(uint64_t addr, int to_ram)
 {
 	struct timespec nap = { 0, 10 * 1000 * 1000 };
 	int i;
 
 	if (to_ram) {
-		wr64(EDU_DMA_SRC, EDU_BUF);
-		wr64(EDU_DMA_DST, addr);
+		wr64(EDU_REG_DMA_SRC, EDU_BUF_ADDR);
+		wr64(EDU_REG_DMA_DST, addr);
 	} else {
-		wr64(EDU_DMA_SRC, addr);
-		wr64(EDU_DMA_DST, EDU_BUF);
+		wr64(EDU_REG_DMA_SRC, addr);
+		wr64(EDU_REG_DMA_DST, EDU_BUF_ADDR);
 	}
-	wr64(EDU_DMA_COUNT, XFER);
-	wr64(EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
+	wr64(EDU_REG_DMA_COUNT, XFER);
+	wr64(EDU_REG_DMA_CMD, EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0));
 	/* A transfer completes on a timer: allow a minute of nested TCG. */
 	for (i = 0; i < 6000; i++) {
-		if (!(rd32(EDU_DMA_CMD) & EDU_CMD_START))
+		if (!(rd32(EDU_REG_DMA_CMD) & EDU_DMA_START))
 			return;
 		nanosleep(&nap, NULL);
 	}
@@ -104,11 +94,11 @@ static void edu_dma(uint64_t addr, int to_ram)
 
 static void check_alive(void)
 {
-	*(volatile uint32_t *)(bar + EDU_LIVENESS) = 0x12345678;
-	if ((rd32(EDU_ID) & 0xff) != 0xed ||
-	    rd32(EDU_LIVENESS) != ~0x12345678U) {
+	*(volatile uint32_t *)(bar + EDU_REG_LIVENESS) = 0x12345678;
+	if ((rd32(EDU_REG_ID) & 0xff) != 0xed ||
+	    rd32(EDU_REG_LIVENESS) != ~0x12345678U) {
 		errno = ENODEV;
-		fail("edu's registers do not answer (id 0x%x)", rd32(EDU_ID));
+		fail("edu's registers do not answer (id 0x%x)", rd32(EDU_REG_ID));
 	}
 }
 
@@ -126,8 +116,8 @@ static void round_trip(uint8_t *src, uint64_t src_addr, uint8_t *dst,
 {
 	fill(src, seed);
 	memset(dst, 0, XFER);
-	edu_dma(src_addr, 0);
-	edu_dma(dst_addr, 1);
+	bar_dma(src_addr, 0);
+	bar_dma(dst_addr, 1);
 	if (memcmp(src, dst, XFER)) {
 		errno = EIO;
 		fail("round trip %u: 0x%llx -> edu -> 0x%llx differs", seed,
@@ -166,8 +156,8 @@ static void find_edu(char *dir, size_t len)
 		unsigned int ven, dev;
 
 		snprintf(dir, len, "/sys/bus/pci/devices/%s", d->d_name);
-		if (read_hex(dir, "vendor", &ven) && ven == 0x1234 &&
-		    read_hex(dir, "device", &dev) && dev == 0x11e8) {
+		if (read_hex(dir, "vendor", &ven) && ven == EDU_VENDOR &&
+		    read_hex(dir, "device", &dev) && dev == EDU_DEVICE) {
 			closedir(pci);
 			return;
 		}
@@ -233,7 +223,7 @@ static void run_phys(void)
 	if (bar == MAP_FAILED)
 		fail("mmap %s", path);
 	check_alive();
-	if ((src_pa | dst_pa) & ~EDU_MASK) {
+	if ((src_pa | dst_pa) & ~EDU_DMA_MASK) {
 		errno = ERANGE;
 		fail("buffers above edu's 28-bit DMA mask");
 	}
@@ -242,7 +232,7 @@ static void run_phys(void)
 	printf("l2edu: PASS phys: edu DMA to guest-physical addresses\n");
 }
 
-static int container, device;
+static int container;
 
 static void dma_map(void *p, uint64_t iova)
 {
@@ -272,76 +262,40 @@ static void dma_unmap(uint64_t iova)
 		     (unsigned long long)iova);
 }
 
-static struct vfio_region_info region(unsigned int index)
-{
-	struct vfio_region_info info = {
-		.argsz = sizeof(info),
-		.index = index,
-	};
-
-	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &info))
-		fail("VFIO_DEVICE_GET_REGION_INFO %u", index);
-	return info;
-}
-
+/* edu through its VFIO group in a type1 container, BAR0 mapped. */
 static void open_vfio(void)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	struct vfio_region_info bar0, cfg;
-	char dir[300], path[400], link[256], *name;
-	ssize_t n;
-	uint16_t cmd;
-	int group;
-
-	find_edu(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/iommu_group", dir);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		fail("edu has no IOMMU group: is L2's VT-d on?");
-	link[n] = 0;
-	name = strrchr(link, '/');
-	name = name ? name + 1 : link;
-
-	/* Hand edu to vfio-pci; the ID may have been added already. */
-	n = open("/sys/bus/pci/drivers/vfio-pci/new_id", O_WRONLY);
-	if (n >= 0) {
-		if (write(n, "1234 11e8", 9) < 0 && errno != EEXIST)
-			fail("vfio-pci new_id");
-		close(n);
-	}
+	int group = -1, rc = -ENOENT, tries;
+	struct edu edu;
+	char bdf[64];
 
 	container = open("/dev/vfio/vfio", O_RDWR);
 	if (container < 0)
 		fail("open /dev/vfio/vfio");
-	snprintf(path, sizeof(path), "/dev/vfio/%s", name);
-	for (n = 0; n < 100; n++) {
-		group = open(path, O_RDWR);
-		if (group >= 0)
-			break;
-		usleep(100 * 1000);
+	/*
+	 * edu_group_open() hands edu to vfio-pci; the group's device node
+	 * shows up a moment later.
+	 */
+	for (tries = 0; tries < 100 && rc == -ENOENT; tries++) {
+		rc = edu_group_open(0, container, &group, bdf, sizeof(bdf));
+		if (rc == -ENOENT)
+			usleep(100 * 1000);
 	}
-	if (group < 0)
-		fail("open %s", path);
-	if (ioctl(group, VFIO_GROUP_GET_STATUS, &status) ||
-	    !(status.flags & VFIO_GROUP_FLAGS_VIABLE))
-		fail("group %s is not viable", name);
-	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container))
-		fail("VFIO_GROUP_SET_CONTAINER");
+	if (rc) {
+		errno = -rc;
+		fail("edu's VFIO group (is L2's VT-d on?)");
+	}
 	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 		fail("VFIO_SET_IOMMU type1v2");
-	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, strrchr(dir, '/') + 1);
-	if (device < 0)
-		fail("VFIO_GROUP_GET_DEVICE_FD");
-
-	cfg = region(VFIO_PCI_CONFIG_REGION_INDEX);
-	if (pread(device, &cmd, 2, cfg.offset + 4) != 2)
-		fail("read config");
-	cmd |= 0x6;
-	if (pwrite(device, &cmd, 2, cfg.offset + 4) != 2)
-		fail("write config");
-	bar0 = region(VFIO_PCI_BAR0_REGION_INDEX);
-	bar = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, device,
-		   bar0.offset);
+	rc = edu_group_get_device(&edu, group, bdf);
+	if (!rc)
+		rc = edu_enable_dma(&edu);
+	if (rc) {
+		errno = -rc;
+		fail("edu's VFIO device");
+	}
+	bar = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   edu.device_fd, edu.bar0_offset);
 	if (bar == MAP_FAILED)
 		fail("mmap BAR0");
 	check_alive();
@@ -370,8 +324,8 @@ static void run_vfio(void)
 		 */
 		memcpy(keep, dst, XFER);
 		fill(src, 100 + r);
-		edu_dma(src_iova, 0);
-		edu_dma(dst_iova, 1);
+		bar_dma(src_iova, 0);
+		bar_dma(dst_iova, 1);
 		if (memcmp(keep, dst, XFER)) {
 			errno = EIO;
 			fail("DMA to unmapped IOVA 0x%llx reached memory",

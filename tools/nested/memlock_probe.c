@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 
 #include "edu_vfio.h"
+#include "iommufd_ioctls.h"
 
 static int fail(const char *what, int err)
 {
@@ -27,30 +28,13 @@ static int fail(const char *what, int err)
 	return 1;
 }
 
-static int ioas_map(int iommufd, uint32_t ioas, void *p, size_t len,
-		    uint64_t iova)
-{
-	struct iommu_ioas_map map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)p,
-		.length = len,
-		.iova = iova,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_MAP, &map) ? -errno : 0;
-}
-
 int main(int argc, char **argv)
 {
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	const uint64_t iova = 0x10000000;
 	unsigned long long bytes;
 	struct rlimit rl;
 	struct edu edu;
-	uint32_t pt;
+	uint32_t ioas, pt;
 	char *buf;
 	int fd, rc;
 
@@ -64,15 +48,16 @@ int main(int argc, char **argv)
 	if (setrlimit(RLIMIT_MEMLOCK, &rl))
 		return fail("setrlimit", -errno);
 
-	fd = open("/dev/iommu", O_RDWR);
+	fd = iofd_open();
 	if (fd < 0)
 		return fail("open /dev/iommu", -errno);
-	if (ioctl(fd, IOMMU_IOAS_ALLOC, &alloc))
-		return fail("IOMMU_IOAS_ALLOC", -errno);
+	rc = ioas_alloc(fd, &ioas);
+	if (rc)
+		return fail("IOMMU_IOAS_ALLOC", rc);
 	rc = edu_open(&edu, 0, fd);
 	if (rc)
 		return fail("bind edu", rc);
-	pt = alloc.out_ioas_id;
+	pt = ioas;
 	rc = edu_attach(&edu, &pt);
 	if (rc)
 		return fail("attach edu", rc);
@@ -82,11 +67,11 @@ int main(int argc, char **argv)
 	if (buf == MAP_FAILED)
 		return fail("mmap", -errno);
 
-	rc = ioas_map(fd, alloc.out_ioas_id, buf, bytes, iova);
+	rc = ioas_map(fd, ioas, buf, bytes, iova, RW_FLAGS);
 	if (rc)
 		return fail("pinning exactly RLIMIT_MEMLOCK: the user is still charged",
 			    rc);
-	rc = ioas_map(fd, alloc.out_ioas_id, buf + bytes, 4096, iova + bytes);
+	rc = ioas_map(fd, ioas, buf + bytes, 4096, iova + bytes, RW_FLAGS);
 	if (!rc) {
 		printf("memlock_probe: FAIL: one page past RLIMIT_MEMLOCK was pinned\n");
 		return 1;

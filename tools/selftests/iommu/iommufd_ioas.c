@@ -113,36 +113,6 @@ TEST_F(ioas, map_pins_once)
 }
 
 /*
- * How many physically contiguous runs [p, p + len) is made of, from
- * /proc/self/pagemap; 0 when the PFNs are hidden (not root).
- */
-static size_t phys_runs(const uint8_t *p, size_t len)
-{
-	uint64_t ent, prev = 0;
-	size_t i, runs = 0;
-	int pm = open("/proc/self/pagemap", O_RDONLY);
-
-	if (pm < 0)
-		return 0;
-	for (i = 0; i != len / PAGE_SZ; i++) {
-		off_t off = ((uintptr_t)p / PAGE_SZ + i) * sizeof(ent);
-
-		if (pread(pm, &ent, sizeof(ent), off) != sizeof(ent))
-			break;
-		ent &= (1ULL << 55) - 1;
-		if (!ent) {
-			runs = 0;
-			break;
-		}
-		if (!i || ent != prev + 1)
-			runs++;
-		prev = ent;
-	}
-	close(pm);
-	return runs;
-}
-
-/*
  * Small pages faulted in a scrambled order are mostly not physically next
  * to each other, so one mapping holds thousands of runs: more than one
  * batch, and more than one scatterlist handed to the IOMMU layer. Each page
@@ -160,7 +130,7 @@ TEST_F(ioas, scattered_pages_each_at_its_iova)
 	/* npages is a power of two, so the odd stride visits every page. */
 	for (i = 0; i != npages; i++)
 		mem[((i * 40503) % npages) * PAGE_SZ] = 1;
-	if (phys_runs(mem, len) < npages / 2) {
+	if (phys_runs(mem, len) < (long)npages / 2) {
 		munmap(mem, len);
 		SKIP(return, "memory came out contiguous, or PFNs are hidden");
 	}

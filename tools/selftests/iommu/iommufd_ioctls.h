@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Thin wrappers of the /dev/iommu ioctls (and a reader of /proc), shared by
+ * Thin wrappers of the /dev/iommu ioctls (and readers of /proc), shared by
  * our kselftests (through iommufd_test_lib.h), the benchmark and the demo.
  * Nothing here depends on the kselftest harness; the wrappers of the
  * selftest-only IOMMU_TEST_CMD at the end exist only for those who included
@@ -231,6 +231,40 @@ static inline long proc_kb(const char *path, const char *key)
 static inline long vm_pinned_kb(void)
 {
 	return proc_kb("/proc/self/status", "VmPin");
+}
+
+/*
+ * How many physically contiguous runs the resident memory [p, p + len)
+ * forms, from /proc/self/pagemap; 0 when the PFNs are hidden (not root) or
+ * pagemap cannot be read.
+ */
+static inline long phys_runs(const void *p, size_t len)
+{
+	uint64_t ent, prev = 0;
+	long pg = page_size(), runs = 0;
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	size_t i;
+
+	if (pm < 0)
+		return 0;
+	for (i = 0; i != len / pg; i++) {
+		off_t off = ((uintptr_t)p / pg + i) * sizeof(ent);
+
+		if (pread(pm, &ent, sizeof(ent), off) != sizeof(ent)) {
+			runs = 0;
+			break;
+		}
+		ent &= (1ULL << 55) - 1;	/* the PFN */
+		if (!ent) {
+			runs = 0;
+			break;
+		}
+		if (!i || ent != prev + 1)
+			runs++;
+		prev = ent;
+	}
+	close(pm);
+	return runs;
 }
 
 /*
