@@ -103,7 +103,7 @@ enum {
  *     @dev_flags.
  * @mock_domain_replace: move the mock device @id to the IOAS or HWPT @pt_id;
  *     returns the HWPT actually attached in @pt_id.
- * @check_map: check that every mock domain of the IOAS or HWPT @id maps
+ * @check_map: check that the mock domain of the paging HWPT @id maps
  *     [@iova, @iova + @length) to the memory at @uptr.
  * @check_refs: check that each page of [@uptr, @uptr + @length) has a page
  *     reference count of @refs (with pins counted as the core counts them).

@@ -1489,6 +1489,9 @@ static int test_access_pages(struct iommufd_ucmd *ucmd,
 	    cmd->access_pages.length != length ||
 	    check_add_overflow(iova, length, &end))
 		return -EOVERFLOW;
+	/* Like ACCESS_RW: the page array must stay a sane allocation. */
+	if (length > SZ_64M)
+		return -EINVAL;
 
 	staccess = selftest_access_get(cmd->id);
 	if (IS_ERR(staccess))

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Regressions the fuzzer (tools/fuzz) found: each test is the minimized
+ * sequence of one failing seed, rewritten by hand, and names the seed and
+ * what went wrong. A kernel warning counts as a failure of the run even
+ * when the assertions hold, so several of these only need to not splat.
+ */
+#include "iommufd_test_lib.h"
+
+#define BASE MOCK_APERTURE_START
+
+FIXTURE(found)
+{
+	int fd;
+	uint32_t ioas;
+	uint32_t stdev;
+	uint32_t hwpt;
+	int afd;
+	uint8_t *buf;
+};
+
+FIXTURE_SETUP(found)
+{
+	self->fd = iofd_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &self->stdev,
+				 &self->hwpt, NULL));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, true, &self->afd));
+	self->buf = alloc_buffer(4 * PAGE_SZ);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, self->buf, 4 * PAGE_SZ,
+			      BASE, RW_FLAGS));
+}
+
+FIXTURE_TEARDOWN(found)
+{
+	close(self->afd);
+	close(self->fd);
+	munmap(self->buf, 4 * PAGE_SZ);
+}
+
+/*
+ * Seed 106 (first run): ACCESS_PAGES sized its page array from the user's
+ * length before looking at it, and a length of terabytes made kvcalloc()
+ * warn. Such a length is refused now, like ACCESS_RW's, and nothing is
+ * pinned.
+ */
+TEST_F(found, access_pages_with_a_huge_length)
+{
+	static const uint64_t lens[] = { 1ULL << 40, 1ULL << 62,
+					 (64ULL << 20) + PAGE_SZ };
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_LEN(lens); i++)
+		EXPECT_EQ(-EINVAL, access_pin(self->fd, self->afd, BASE,
+					      lens[i], self->buf, NULL));
+	/* pinned once, by the mock domain, and no more */
+	EXPECT_EQ(0, check_pins(self->fd, self->buf, 4 * PAGE_SZ, 1));
+	/* the largest length allowed still reaches the mapping check */
+	EXPECT_NE(-EINVAL, access_pin(self->fd, self->afd, BASE, 64ULL << 20,
+				      self->buf, NULL));
+}
+
+TEST_HARNESS_MAIN
