@@ -926,8 +926,12 @@ int iommufd_mmap_add(struct iommufd_ctx *ictx, struct iommufd_object *owner,
 	region->owner = owner;
 	region->base = base;
 	region->length = length;
+	/*
+	 * Offsets start at the second page, as v6.17's do: 0 is never a
+	 * region's, so user space and drivers may take it for "none".
+	 */
 	rc = mtree_alloc_range(&ictx->mmaps, &pgoff, region,
-			       length >> PAGE_SHIFT, 0,
+			       length >> PAGE_SHIFT, 1,
 			       ULONG_MAX >> PAGE_SHIFT, GFP_KERNEL_ACCOUNT);
 	if (rc) {
 		kfree(region);

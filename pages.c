@@ -1823,6 +1823,20 @@ static void owner_uncharge(struct pages_owner *o, u8 mode,
 	atomic64_sub(npages, &o->mm->pinned_vm);
 }
 
+/*
+ * Whether @p is charged to @o already, as its mode counts: per process by
+ * the mm; per user by the user and, through pinned_vm, the mm too. Such
+ * pages have nothing to move, and charging them again would only make
+ * the owner need twice its pins within its limit for a moment.
+ */
+static bool pages_charged_to(struct iopt_pages *p, struct pages_owner *o)
+{
+	if (p->source_mm != o->mm)
+		return false;
+	return p->account_mode != IOPT_PAGES_ACCOUNT_USER ||
+	       p->source_user == o->user;
+}
+
 /* Serializes changes of owner; their many pages mutexes nest under it. */
 static DEFINE_MUTEX(change_source_lock);
 
@@ -1833,7 +1847,8 @@ static DEFINE_MUTEX(change_source_lock);
  *
  * Every page pinned in @pages is charged to the caller's user and mm and
  * uncharged from its previous owner, all or nothing. Later pins are
- * charged to the caller as well.
+ * charged to the caller as well. Pages charged to the caller already are
+ * left as they are.
  *
  * Return: 0, or -ENOMEM if the caller's limit does not allow it (then
  * nothing changed).
@@ -1854,6 +1869,8 @@ int iopt_pages_change_source(struct iopt_pages **pages, size_t n)
 		mutex_lock_nest_lock(&pages[i]->mutex, &change_source_lock);
 
 	for (charged = 0; charged != n; charged++) {
+		if (pages_charged_to(pages[charged], &new))
+			continue;
 		rc = owner_charge(&new, pages[charged]->account_mode,
 				  pages[charged]->last_npinned);
 		if (rc)
@@ -1861,8 +1878,10 @@ int iopt_pages_change_source(struct iopt_pages **pages, size_t n)
 	}
 	if (rc) {
 		while (charged--)
-			owner_uncharge(&new, pages[charged]->account_mode,
-				       pages[charged]->last_npinned);
+			if (!pages_charged_to(pages[charged], &new))
+				owner_uncharge(&new,
+					       pages[charged]->account_mode,
+					       pages[charged]->last_npinned);
 		goto out_unlock;
 	}
 
@@ -1874,13 +1893,24 @@ int iopt_pages_change_source(struct iopt_pages **pages, size_t n)
 			.user = p->source_user,
 		};
 
+		/*
+		 * Pages charged to the caller already keep their charge, but
+		 * the caller's task and capability decide from now on, as for
+		 * the others.
+		 */
+		p->unlimited = new.unlimited;
+		if (pages_charged_to(p, &new)) {
+			get_task_struct(new.task);
+			p->source_task = new.task;
+			put_task_struct(old.task);
+			continue;
+		}
 		owner_uncharge(&old, p->account_mode, p->last_npinned);
 		get_task_struct(new.task);
 		mmgrab(new.mm);
 		p->source_task = new.task;
 		p->source_mm = new.mm;
 		p->source_user = get_uid(new.user);
-		p->unlimited = new.unlimited;
 		put_task_struct(old.task);
 		mmdrop(old.mm);
 		free_uid(old.user);

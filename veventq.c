@@ -382,11 +382,15 @@ int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd)
 		goto out_put;
 	}
 
-	/* The file's references are dropped by veventq_release(). */
+	/*
+	 * The file's references are dropped by veventq_release(). It is
+	 * opened read-write, as v6.17's is: having no write method, it
+	 * refuses write() with EINVAL, not EBADF.
+	 */
 	cmd->out_veventq_id = veventq->obj.id;
 	rc = iommufd_object_publish_file(ucmd, &veventq->obj, "[iommufd-vevent]",
 					 &iommufd_veventq_fops, veventq,
-					 O_RDONLY, &cmd->out_veventq_fd,
+					 O_RDWR, &cmd->out_veventq_fd,
 					 sizeof(*cmd));
 	if (rc)
 		iommufd_object_abort_and_destroy(ucmd->ictx, &veventq->obj);

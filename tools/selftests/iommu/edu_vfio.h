@@ -163,13 +163,23 @@ static inline int edu_region(struct edu *edu, unsigned int index, uint64_t *offs
 	return 0;
 }
 
-/* Open the @nth edu device and bind it to the iommufd @iommufd. */
-static inline int edu_open(struct edu *edu, unsigned int nth, int iommufd)
+/* VFIO_DEVICE_BIND_IOMMUFD of a cdev fd; *devid gets the DEVICE ID. */
+static inline int edu_bind(int device_fd, int iommufd, uint32_t *devid)
 {
 	struct vfio_device_bind_iommufd bind = {
 		.argsz = sizeof(bind),
 		.iommufd = iommufd,
 	};
+
+	if (ioctl(device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return edu_errno();
+	*devid = bind.out_devid;
+	return 0;
+}
+
+/* Open the @nth edu device and bind it to the iommufd @iommufd. */
+static inline int edu_open(struct edu *edu, unsigned int nth, int iommufd)
+{
 	char path[300];
 	int rc;
 
@@ -181,14 +191,32 @@ static inline int edu_open(struct edu *edu, unsigned int nth, int iommufd)
 	edu->device_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (edu->device_fd < 0)
 		return edu_errno();
-	if (ioctl(edu->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
-		return edu_errno();
-	edu->devid = bind.out_devid;
+	rc = edu_bind(edu->device_fd, iommufd, &edu->devid);
+	if (rc)
+		return rc;
 	rc = edu_region(edu, VFIO_PCI_BAR0_REGION_INDEX, &edu->bar0_offset);
 	if (!rc)
 		rc = edu_region(edu, VFIO_PCI_CONFIG_REGION_INDEX,
 				&edu->config_offset);
 	return rc;
+}
+
+/* The VFIO group node (/dev/vfio/N) of the PCI device @bdf. */
+static inline int edu_group_path(const char *bdf, char *path, size_t len)
+{
+	char link[256], target[256];
+	const char *num;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return edu_errno();
+	target[n] = 0;
+	num = strrchr(target, '/');
+	snprintf(path, len, "/dev/vfio/%s", num ? num + 1 : target);
+	return 0;
 }
 
 /*
@@ -201,23 +229,15 @@ static inline int edu_group_open(unsigned int nth, int container,
 				 int *group_fd, char *bdf, size_t len)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char link[256], target[256], path[sizeof(target) + 16];
-	const char *num;
-	ssize_t n;
+	char path[300];
 	int rc;
 
 	*group_fd = -1;
 	rc = edu_find_bdf(nth, bdf, len);
+	if (!rc)
+		rc = edu_group_path(bdf, path, sizeof(path));
 	if (rc)
 		return rc;
-	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group",
-		 bdf);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return edu_errno();
-	target[n] = 0;
-	num = strrchr(target, '/');
-	snprintf(path, sizeof(path), "/dev/vfio/%s", num ? num + 1 : target);
 	*group_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (*group_fd < 0)
 		return edu_errno();
@@ -465,19 +485,35 @@ static inline int edu_has_word(const char *text, const char *word)
 }
 
 /*
- * Whether the kernel log reports an IOMMU fault at @iova, in any of the
- * forms the 6.12 drivers log one:
- *   VT-d:   "... fault addr 0x<iova> ..."
+ * Whether @text, some of the kernel log, reports an IOMMU fault at @iova,
+ * in any of the forms the 6.12 drivers log one:
+ *   VT-d:   "... fault addr 0x<iova> ..." (the address of the page: VT-d
+ *           records the faulting page, not the byte)
  *   AMD-Vi: "Event logged [IO_PAGE_FAULT ... address=0x<iova> flags=...]"
  *   SMMUv3: "event 0x10 received:" and then the event's four 64-bit words,
  *           one per line as "\t0x%016llx"; the third is the input address.
  */
-static inline int iommu_fault_logged(uint64_t iova)
+static inline int iommu_fault_in_text(const char *text, uint64_t iova)
 {
 	unsigned long long addr = iova;
+	char want[3][64];
+	int i;
+
+	snprintf(want[0], sizeof(want[0]), "fault addr 0x%llx", addr);
+	snprintf(want[1], sizeof(want[1]), "address=0x%llx", addr);
+	snprintf(want[2], sizeof(want[2]), "\t0x%016llx", addr);
+	for (i = 0; i != 3; i++)
+		if (edu_has_word(text, want[i]))
+			return 1;
+	return 0;
+}
+
+/* Whether the kernel log reports an IOMMU fault at @iova anywhere. */
+static inline int iommu_fault_logged(uint64_t iova)
+{
 	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	char want[3][64], *buf;
-	int n, i, found = 0;
+	int n, found;
+	char *buf;
 
 	if (len <= 0)
 		return 0;
@@ -488,13 +524,72 @@ static inline int iommu_fault_logged(uint64_t iova)
 	if (n < 0)
 		n = 0;
 	buf[n] = 0;
-	snprintf(want[0], sizeof(want[0]), "fault addr 0x%llx", addr);
-	snprintf(want[1], sizeof(want[1]), "address=0x%llx", addr);
-	snprintf(want[2], sizeof(want[2]), "\t0x%016llx", addr);
-	for (i = 0; i != 3 && !found; i++)
-		found = edu_has_word(buf, want[i]);
+	found = iommu_fault_in_text(buf, iova);
 	free(buf);
 	return found;
+}
+
+/*
+ * Follow the kernel log from now on: returns a /dev/kmsg fd positioned
+ * after every record logged so far, for klog_next(), or -errno. Unlike
+ * iommu_fault_logged(), which searches the whole log, this tells a new
+ * fault from an old one at the same address.
+ */
+static inline int klog_follow(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return edu_errno();
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		int rc = edu_errno();
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/*
+ * The text of the next record logged after the last one read from @fd
+ * (a klog_follow() fd), without the record's header or dictionary, in
+ * @buf. Returns 1 if there was one, 0 if none has come yet, or -errno.
+ * Records the kernel overwrote before they were read are skipped and
+ * counted in *@lost, if @lost is not NULL. /dev/kmsg escapes unprintable
+ * bytes ("\x09" for a tab), so SMMUv3's event words do not match
+ * iommu_fault_in_text() in this form.
+ */
+static inline int klog_next(int fd, char *buf, size_t len,
+			    unsigned long *lost)
+{
+	char rec[8192], *text, *end;
+	size_t keep;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n >= 0)
+			break;
+		if (errno == EAGAIN)
+			return 0;
+		if (errno != EPIPE)
+			return edu_errno();
+		if (lost)
+			(*lost)++;
+	}
+	rec[n] = 0;
+	/* "level,seq,usecs,flags;text\n" then " KEY=value" lines */
+	text = strchr(rec, ';');
+	text = text ? text + 1 : rec;
+	end = strchr(text, '\n');
+	if (end)
+		*end = 0;
+	keep = len ? strnlen(text, len - 1) : 0;
+	if (len) {
+		memcpy(buf, text, keep);
+		buf[keep] = 0;
+	}
+	return 1;
 }
 
 /*

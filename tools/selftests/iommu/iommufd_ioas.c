@@ -486,19 +486,6 @@ TEST_F(ioas, efault_part_way)
  * memfd mappings (IOMMU_IOAS_MAP_FILE)
  */
 
-static int make_memfd(size_t len, unsigned int flags)
-{
-	int mfd = syscall(SYS_memfd_create, "iommufd-test", flags);
-
-	if (mfd < 0)
-		return -errno;
-	if (ftruncate(mfd, len)) {
-		close(mfd);
-		return -errno;
-	}
-	return mfd;
-}
-
 TEST_F(ioas, file_mapping)
 {
 	size_t len = 16 * PAGE_SZ;

@@ -172,6 +172,29 @@ static inline int ioas_ranges(int fd, uint32_t ioas,
 	return rc ? rc : (int)cmd.num_iovas;
 }
 
+/* Let automatic IOVAs come only from [@start, @last]. */
+static inline int ioas_allow_iovas(int fd, uint32_t ioas, uint64_t start,
+				   uint64_t last)
+{
+	struct iommu_iova_range range = { .start = start, .last = last };
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&range,
+	};
+
+	return xioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
+}
+
+/* Charge every mapping of the file to the calling process. */
+static inline int change_process(int fd)
+{
+	struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
+
+	return xioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+}
+
 static inline int option(int fd, uint32_t option_id, uint16_t op,
 			 uint32_t object_id, uint64_t *val)
 {
@@ -231,6 +254,12 @@ static inline long proc_kb(const char *path, const char *key)
 static inline long vm_pinned_kb(void)
 {
 	return proc_kb("/proc/self/status", "VmPin");
+}
+
+/* Locked memory of this process (mm->locked_vm) in KiB. */
+static inline long vm_locked_kb(void)
+{
+	return proc_kb("/proc/self/status", "VmLck");
 }
 
 /*

@@ -7,26 +7,11 @@
  * applies to root too.
  */
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 
 #include "iommufd_test_lib.h"
 
 #define LIMIT_PAGES 16
 #define BASE MOCK_APERTURE_START
-
-static int drop_cap(unsigned int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
-}
 
 FIXTURE(limits)
 {

@@ -22,8 +22,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -488,6 +490,37 @@ static inline int unmap_dma(int fd, uint64_t iova, uint64_t *size,
 
 	*size = cmd.size;
 	return rc;
+}
+
+/*
+ * Take @cap out of this process's effective set, so that root is held to
+ * the limits it would otherwise override (CAP_IPC_LOCK: RLIMIT_MEMLOCK).
+ */
+static inline int drop_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[cap / 32].effective &= ~(1U << (cap % 32));
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/* A memfd of @len bytes (memfd_create() @flags), or -errno. */
+static inline int make_memfd(size_t len, unsigned int flags)
+{
+	int mfd = syscall(SYS_memfd_create, "iommufd-test", flags);
+
+	if (mfd < 0)
+		return -errno;
+	if (ftruncate(mfd, len)) {
+		close(mfd);
+		return -errno;
+	}
+	return mfd;
 }
 
 /* Anonymous memory aligned to 2 MiB and faulted in. */
