@@ -25,8 +25,10 @@ else
 SHELL := /bin/bash
 TOOLS := tools
 .DEFAULT_GOAL := help
+# How long make soak runs.
+MINUTES ?= 30
 
-.PHONY: help deps run check conformance selftests lint shell bench \
+.PHONY: help deps run check conformance selftests lint shell bench soak fuzz \
 	kernel-debug kernel-perf kernel-upstream clean distclean
 
 help:
@@ -37,6 +39,10 @@ help:
 	@echo "make lint         checkpatch, sparse, W=1 and the 6.12 users"
 	@echo "make shell        an interactive guest on the debug kernel"
 	@echo "make bench        ours against upstream 6.12, side by side"
+	@echo "make soak         edu DMA while the IOAS churns, and the fuzzer,"
+	@echo "                  for MINUTES minutes (default 30)"
+	@echo "make fuzz         the ioctl fuzzer until stopped (FUZZ_MINUTES=N:"
+	@echo "                  for N minutes; FUZZ_SEED=S: seeds from S)"
 	@echo "make kernel-{debug,perf,upstream}   just build a kernel"
 
 deps:
@@ -65,6 +71,13 @@ shell: kernel-debug
 
 bench: deps
 	@$(TOOLS)/bench/run
+
+soak: kernel-debug
+	@$(TOOLS)/soak/run $(MINUTES)
+
+fuzz: kernel-debug
+	@$(TOOLS)/fuzz/run $(if $(FUZZ_MINUTES),--seconds $$(($(FUZZ_MINUTES) * 60))) \
+		$(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 clean:
 	rm -rf .cache/build .cache/tests

@@ -115,8 +115,9 @@ enum {
  *     pages match @uptr; returns an ID for the pinned set.
  * @access_rw: copy between @uptr and the IOVA range through the access fd
  *     @id, in the direction given by MOCK_ACCESS_RW_WRITE.
- * @memory_limit: for the rest of the file's life, pretend the machine has
- *     only @limit pages for the pinned-page engine's temporary buffers.
+ * @memory_limit: from now on, for every file (the setting is global),
+ *     pretend the machine has only @limit pages (at least 16) for the
+ *     pinned-page engine's temporary buffers.
  * @access_replace_ioas: move the access fd @id to the IOAS @ioas_id.
  * @dirty: mark the pages of the HWPT @id selected by the bitmap at @uptr
  *     dirty; returns how many were marked.

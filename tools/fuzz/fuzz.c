@@ -174,12 +174,16 @@ static void exec_op(struct run *run, struct op *op);
 /* A VERIFY: the checks it stands for, each an operation of its own. */
 static void exec_verify(struct run *run, struct op *op)
 {
-	struct op sub[48];
-	unsigned int n, i;
+	unsigned int max, n, i;
+	struct op *sub;
 
 	if (!run->m)
 		return;
-	n = oracle_verify_ops(run->m, &run->pool, op, sub, 48);
+	max = oracle_verify_max(run->m);
+	sub = malloc(max * sizeof(*sub));
+	if (!sub)
+		abort();
+	n = oracle_verify_ops(run->m, &run->pool, op, sub, max);
 	for (i = 0; i != n; i++) {
 		sub[i].seq = op->seq;
 		exec_op(run, &sub[i]);
@@ -187,6 +191,7 @@ static void exec_verify(struct run *run, struct op *op)
 			run->sh->vsub[run->sh->nvsub++] =
 				(struct vsub){ op->seq, sub[i] };
 	}
+	free(sub);
 }
 
 static void exec_op(struct run *run, struct op *op)
@@ -194,8 +199,8 @@ static void exec_op(struct run *run, struct op *op)
 	uint8_t *buf = fz_scratch();
 	struct pool *p = &run->pool;
 	int fd = -1, *fdp = &fd;
+	unsigned int i, reopens = 0;
 	char why[200];
-	unsigned int i;
 	int rc;
 
 	if (op->action == A_VERIFY) {
@@ -215,6 +220,12 @@ static void exec_op(struct run *run, struct op *op)
 	else if (op->fd_kind == FD_SLOT)
 		fd = slot_fd(p, op->fd_idx, op->action == A_CLOSE);
 
+	if (op->fd_kind == FD_CTX)
+		reopens = __atomic_load_n(&p->reopens[op->fd_idx],
+					  __ATOMIC_SEQ_CST);
+	/* odd while a reopen is under way, so that no one misses it */
+	if (op->action == A_REOPEN)
+		__atomic_add_fetch(&p->reopens[op->fd_idx], 1, __ATOMIC_SEQ_CST);
 	if (op->oracle && run->m)
 		oracle_predict(run->m, p, op);
 	/* a fork is carried out by whoever logged it */
@@ -224,14 +235,18 @@ static void exec_op(struct run *run, struct op *op)
 		atomic_fetch_add(&run->sh->ioctls, 1);
 	op->rc = rc;
 	count(run->sh, op);
+	if (op->action == A_REOPEN)
+		__atomic_add_fetch(&p->reopens[op->fd_idx], 1, __ATOMIC_SEQ_CST);
 
 	/*
-	 * Another thread may have closed the context under a hostile
-	 * operation, or put another file at its number: a refusal for that
-	 * reason comes before any other.
+	 * Another thread may have reopened the context under the operation,
+	 * closing it or putting another file at its number, or the slot's
+	 * descriptor was closed: a refusal for that reason comes first.
 	 */
-	if (op->expect == E_ERRNO && op->fd_idx != CTX_O &&
-	    (rc == -EBADF || rc == -ENOTTY))
+	if (op->expect == E_ERRNO && (rc == -EBADF || rc == -ENOTTY) &&
+	    ((op->fd_kind == FD_CTX && ((reopens & 1) ||
+	      __atomic_load_n(&p->reopens[op->fd_idx], __ATOMIC_SEQ_CST) !=
+	      reopens)) || (op->fd_kind == FD_SLOT && fd < 0)))
 		rc = -op->exp_errno;
 	if (!fz_expected(rc, op->expect, op->exp_errno, why, sizeof(why)))
 		set_failure(run->sh, F_EXPECT, op->seq, "%s: %s", op->desc,
@@ -320,6 +335,14 @@ static void fork_child(struct run *run, struct gen *g, struct op *fop,
 	run->m = NULL;
 	r.s = seed_mix(g->r->s, id);
 	g->r = &r;
+	/* Some children leave the shared context for one of their own. */
+	if (chance(&r, 30)) {
+		struct op op;
+
+		op_init(&op, A_REOPEN, "child reopen");
+		op_set_ctx(&op, g->ctx);
+		record_exec(run, &op, 0);
+	}
 	for (i = 0; i != CHILD_OPS; i++) {
 		struct op op;
 
@@ -375,7 +398,7 @@ static bool seed_is_root(uint64_t seed)
 /* The start of a sequence's process: memory, identity. */
 static int seq_prologue(uint64_t seed, long *pin, long *lck)
 {
-	if (fz_regions_setup()) {
+	if (fz_regions_setup() || fz_reset_test_limits()) {
 		perror("fuzz: regions");
 		return -1;
 	}
@@ -404,7 +427,7 @@ static void run_sequence(uint64_t seed)
 	struct run run = { .sh = sh };
 	struct rng orng = { seed_mix(seed, 0) };
 	struct gen og = { &orng, &run.pool, CTX_O };
-	struct op setup[3], op;
+	struct op setup[ORACLE_SETUP_MAX], op;
 	unsigned int i, n;
 	uint64_t iova, len;
 	long pin, lck;
@@ -413,7 +436,7 @@ static void run_sequence(uint64_t seed)
 		_exit(2);
 	pool_init(&run.pool);
 	run.m = model_new();
-	n = oracle_setup(&og, setup, 3);
+	n = oracle_setup(&og, setup, ORACLE_SETUP_MAX);
 	for (i = 0; i != n; i++)
 		record_exec(&run, &setup[i], 0);
 
@@ -506,7 +529,9 @@ static const char *const splat_words[] = {
 	"Call Trace:",
 };
 
-/* New kernel log records; true if any looks like a splat. */
+static char splat_line[160];
+
+/* New kernel log records; true if any looks like a splat (splat_line). */
 static bool kmsg_splat(bool show)
 {
 	char rec[1024];
@@ -524,8 +549,16 @@ static bool kmsg_splat(bool show)
 			break;
 		rec[n] = 0;
 		for (i = 0; !found && i != sizeof(splat_words) /
-				       sizeof(splat_words[0]); i++)
+				       sizeof(splat_words[0]); i++) {
 			found = strstr(rec, splat_words[i]);
+			if (found)
+				snprintf(splat_line, sizeof(splat_line), "%.*s",
+					 (int)strcspn(strchr(rec, ';') ?
+						      strchr(rec, ';') + 1 : rec,
+						      "\n"),
+					 strchr(rec, ';') ? strchr(rec, ';') + 1 :
+							    rec);
+		}
 		if (found && show && shown++ < 60)
 			printf("# kernel: %s", strchr(rec, ';') ?
 			       strchr(rec, ';') + 1 : rec);
@@ -631,11 +664,14 @@ static void supervise(void (*fn)(uint64_t), uint64_t seed)
 		return;
 	}
 	if (!pid) {
+		/* its own group, so that its children go with it */
+		setpgid(0, 0);
 		if (kmsg >= 0)
 			close(kmsg);
 		fn(seed);
 		_exit(0);
 	}
+	setpgid(pid, pid);
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 
@@ -645,12 +681,14 @@ static void supervise(void (*fn)(uint64_t), uint64_t seed)
 			atomic_store(&sh->stop, 1);
 			set_failure(sh, F_HANG, -1, "no end after %d s",
 				    SEQ_TIMEOUT);
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return;
 		}
 		usleep(20000);
 	}
+	/* children it left behind must not hold descriptors into the next */
+	kill(-pid, SIGKILL);
 	if (WIFSIGNALED(status))
 		set_failure(sh, F_CRASH, -1, "killed by signal %d",
 			    WTERMSIG(status));
@@ -676,15 +714,25 @@ static struct failure attempt(void (*fn)(uint64_t), uint64_t seed)
 	if (!seed_is_root(seed) && sh->fail.kind != F_HANG)
 		user_probe();
 	if (kmsg_splat(true))
-		set_failure(sh, F_SPLAT, -1, "the kernel log shows a splat");
+		set_failure(sh, F_SPLAT, -1, "the kernel log shows a splat: %s",
+			    splat_line);
 	return sh->fail;
 }
 
+/*
+ * Whether two failures are the same one: the same kind, the same failing
+ * operation for an expectation, and the same reason, numbers aside (a
+ * smaller sequence leaks fewer pages, but the same way).
+ */
 static bool same_failure(const struct failure *a, const struct failure *b)
 {
-	return a->kind == b->kind && (a->kind != F_EXPECT ||
-				      (a->seq == b->seq &&
-				       !strcmp(a->why, b->why)));
+	size_t la = strcspn(a->why, "0123456789");
+	size_t lb = strcspn(b->why, "0123456789");
+
+	if (a->kind != b->kind || la != lb || strncmp(a->why, b->why, la))
+		return false;
+	return a->kind != F_EXPECT || (a->seq == b->seq &&
+				       !strcmp(a->why, b->why));
 }
 
 /* Replay with only the operations @keep[] (indices into the log). */
@@ -804,7 +852,8 @@ static void emit_ops(FILE *f, const unsigned int *keep, unsigned int nkeep,
 			fprintf(f, "\n\t/* %u: fork; child %u */\n\tif (!fork()) {\n",
 				op->seq, op->fd_idx);
 			emit_ops(f, keep, nkeep, op->fd_idx);
-			fprintf(f, "\t_exit(0);\n\t}\n\twait(NULL);\n");
+			fprintf(f, "\t_exit(bad != 0);\n\t}\n\twait(&status);\n"
+				"\tbad += !WIFEXITED(status) || WEXITSTATUS(status);\n");
 		} else if (op->action == A_VERIFY) {
 			fprintf(f, "\n\t/* %u: %s */\n", op->seq, op->desc);
 			for (v = 0; v != sh->nvsub; v++)
@@ -839,8 +888,8 @@ static void write_repro(uint64_t seed, const struct failure *fail,
 		"\tprintf(\"operation %%u: %%s\\n\", seq, why);\n\treturn 1;\n}\n\n"
 		"int main(void)\n{\n"
 		"\tuint8_t *b = fz_scratch();\n"
-		"\tint rc, num, *fd, bad = 0, i;\n\tlong pin, lck;\n\tchar why[256];\n\n"
-		"\tif (fz_regions_setup()%s)\n\t\treturn 2;\n"
+		"\tint rc, num, *fd, bad = 0, i, status;\n\tlong pin, lck;\n\tchar why[256];\n\n"
+		"\tif (fz_regions_setup() || fz_reset_test_limits()%s)\n\t\treturn 2;\n"
 		"\tpin = vm_pinned_kb();\n"
 		"\tlck = proc_kb(\"/proc/self/status\", \"VmLck\");\n"
 		"\tfor (i = 0; i != %u; i++)\n\t\tctx[i] = iofd_open();\n",
@@ -891,10 +940,47 @@ static void investigate(uint64_t seed, struct failure fail)
 	/* a last replay records what the reproducer must check */
 	sh->record = true;
 	sh->nvsub = 0;
-	still_fails(seed, keep, nkeep, &fail);
+	if (!still_fails(seed, keep, nkeep, &fail) && fail.kind != F_HANG)
+		printf("# the last replay did not fail the same way: the reproducer may not either\n");
 	sh->record = false;
 	write_repro(seed, &fail, keep, nkeep);
 	free(keep);
+}
+
+/*
+ * Steps of the chains that a working kernel lets succeed now and then
+ * whatever the other threads do. If one never does in a run of some
+ * length, the fuzzer is not reaching what it claims to (or the kernel
+ * refuses what it should not): a failure.
+ */
+static unsigned long coverage_missing(unsigned long seqs)
+{
+	static const char *const must[] = {
+		"chain VIOMMU_ALLOC", "chain VDEVICE_ALLOC",
+		"chain VEVENTQ_ALLOC", "chain mmap", "chain HW_QUEUE_ALLOC",
+		"chain HWPT_ALLOC", "chain MOCK_DOMAIN_REPLACE",
+		"chain TRIGGER_IOPF", "chain TRIGGER_VEVENT", "chain read",
+		"chain HWPT_INVALIDATE", "oracle IOAS_MAP", "oracle IOAS_COPY",
+		"oracle IOAS_UNMAP", "oracle IOAS_MAP_FILE", "IOAS_MAP",
+		"IOAS_UNMAP", "MOCK_DOMAIN", "HWPT_ALLOC", "fork",
+	};
+	unsigned long missing = 0;
+	unsigned int i, t;
+
+	if (seqs < 20)
+		return 0;
+	for (i = 0; i != sizeof(must) / sizeof(must[0]); i++) {
+		unsigned long ok = 0;
+
+		for (t = 0; t != NTALLY && sh->tally[t].name[0]; t++)
+			if (!strcmp(sh->tally[t].name, must[i]))
+				ok += sh->tally[t].ok;
+		if (!ok) {
+			printf("# coverage: \"%s\" never succeeded\n", must[i]);
+			missing++;
+		}
+	}
+	return missing;
 }
 
 static void usage(void)
@@ -999,6 +1085,7 @@ int main(int argc, char **argv)
 		printf("# %-26s %8lu ok %8lu failed\n", sh->tally[i].name,
 		       (unsigned long)sh->tally[i].ok,
 		       (unsigned long)sh->tally[i].err);
+	failures += coverage_missing(seqs);
 	printf("fuzz: %lu ioctls, %lu sequences, %lu failures\n",
 	       (unsigned long)atomic_load(&sh->ioctls), seqs, failures);
 	return failures ? 1 : 0;

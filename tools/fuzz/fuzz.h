@@ -75,6 +75,9 @@ struct out {
 /* Oracle operations: the model predicts their outcome. */
 enum oracle_kind { O_NONE, O_MAP, O_MAP_FILE, O_UNMAP, O_COPY, O_FINAL };
 
+/* Operations the oracle's setup takes. */
+#define ORACLE_SETUP_MAX 9
+
 /* Slots 0 .. ORACLE_SLOTS - 1 belong to the oracle. */
 #define ORACLE_SLOTS	8
 
@@ -144,6 +147,7 @@ struct pool {
 	unsigned int next;
 	unsigned int clock;
 	int ctx[NCTX];
+	unsigned int reopens[NCTX];	/* bumped before each reopen */
 };
 
 /* What a generator works with. */
@@ -177,6 +181,7 @@ int oracle_setup(struct gen *g, struct op *ops, unsigned int max);
 void oracle_gen(struct gen *g, struct model *m, struct op *op);
 void oracle_predict(struct model *m, struct pool *p, struct op *op);
 void oracle_apply(struct model *m, struct op *op, const uint8_t *done);
+unsigned int oracle_verify_max(const struct model *m);
 unsigned int oracle_verify_ops(struct model *m, struct pool *p,
 			       const struct op *v, struct op *sub,
 			       unsigned int max);

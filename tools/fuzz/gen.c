@@ -193,8 +193,12 @@ static uint64_t pick_uva(struct gen *g, uint64_t *len)
 		[RG_ANON] = 30, [RG_THP] = 20, [RG_RO] = 8, [RG_HOLE] = 4,
 		[RG_FILE] = 18, [RG_HUGE] = 12,
 	};
-	unsigned int r = rnd_below(g->r, 95), rg;
+	unsigned int total = 0, r, rg;
 	uint64_t base, off, n;
+
+	for (rg = 0; rg != RG_NUM; rg++)
+		total += weights[rg];
+	r = rnd_below(g->r, total);
 
 	if (chance(g->r, 2)) {
 		static const uint64_t wild[] = {
@@ -1082,6 +1086,11 @@ static void f_write(struct gen *g, struct op *op)
 		resp[i].code = chance(g->r, 90) ? rnd_below(g->r, 2) : 7;
 	}
 	op->len = chance(g->r, 90) ? n * sizeof(*resp) : rnd_below(g->r, 30);
+	/* a vEVENTQ is read-only: v6.17 refuses writes with EINVAL */
+	if (s >= 0 && g->p->s[s].type == S_FD_VEVENTQ) {
+		op->expect = E_ERRNO;
+		op->exp_errno = EINVAL;
+	}
 	op_desc(op, " n=%u len=%u", n, op->len);
 }
 

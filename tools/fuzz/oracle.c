@@ -26,7 +26,10 @@
 #define MAX_AREAS	256
 
 /* Slots the oracle owns; slot_new() never hands these out. */
-enum { OS_IOAS, OS_STDEV, OS_HWPT, OS_IDEV, OS_STDEV2, OS_HWPT2, OS_IDEV2 };
+enum {
+	OS_IOAS, OS_STDEV, OS_HWPT, OS_IDEV, OS_STDEV2, OS_HWPT2, OS_IDEV2,
+	OS_SCRATCH,
+};
 
 struct area {
 	uint64_t iova;
@@ -108,52 +111,92 @@ static bool covered(const struct model *m, uint64_t s, uint64_t e,
 	return at >= e;
 }
 
-/* Oracle setup: its IOAS and two mock devices attached to it. */
+/* One setup command on the oracle's context, which must succeed. */
+static struct op *setup_op(struct op *ops, unsigned int *n, const char *name,
+			   uint32_t cmd, unsigned int size)
+{
+	struct op *op = &ops[(*n)++];
+
+	op_init(op, A_IOCTL, name);
+	op_set_ctx(op, CTX_O);
+	op->cmd = cmd;
+	op->len = ARG_MAX;
+	op->expect = E_OK;
+	fz_put(op->arg, 0, 4, size);
+	return op;
+}
+
+#define TCMD_OFF(m) offsetof(struct iommu_test_cmd, m)
+
+/*
+ * Oracle setup: its IOAS, and two mock devices on it, each moved to a
+ * paging HWPT of its own allocated for dirty tracking (so that two
+ * different domains are checked, and IOMMU_TEST_OP_DIRTY can count what
+ * each maps), with tracking on. Returns the number of operations (at
+ * most ORACLE_SETUP_MAX).
+ */
 int oracle_setup(struct gen *g, struct op *ops, unsigned int max)
 {
-	struct pool *p = g->p;
-	unsigned int i;
+	static const uint8_t stdev[] = { OS_STDEV, OS_STDEV2 };
+	static const uint8_t hwpt[] = { OS_HWPT, OS_HWPT2 };
+	static const uint8_t idev[] = { OS_IDEV, OS_IDEV2 };
+	unsigned int n = 0, i;
+	struct op *op;
 
-	if (max < 3)
-		return 0;
-	p->s[OS_IOAS].type = S_IOAS;
-	op_init(&ops[0], A_IOCTL, "oracle IOAS_ALLOC");
-	op_set_ctx(&ops[0], CTX_O);
-	ops[0].cmd = IOMMU_IOAS_ALLOC;
-	fz_put(ops[0].arg, 0, 4, sizeof(struct iommu_ioas_alloc));
-	op_out(&ops[0], offsetof(struct iommu_ioas_alloc, out_ioas_id), 4,
+	if (max < ORACLE_SETUP_MAX)
+		abort();
+	op = setup_op(ops, &n, "oracle IOAS_ALLOC", IOMMU_IOAS_ALLOC,
+		      sizeof(struct iommu_ioas_alloc));
+	op_out(op, offsetof(struct iommu_ioas_alloc, out_ioas_id), 4,
 	       OS_IOAS, S_IOAS);
-	ops[0].expect = E_OK;
 
-	for (i = 1; i != 3; i++) {
-		struct iommu_test_cmd *c = (void *)ops[i].arg;
-		unsigned int base = i == 1 ? OS_STDEV : OS_STDEV2;
+	for (i = 0; i != 2; i++) {
+		struct iommu_test_cmd *c;
 
-		op_init(&ops[i], A_IOCTL, "oracle MOCK_DOMAIN_FLAGS");
-		op_set_ctx(&ops[i], CTX_O);
-		ops[i].cmd = IOMMU_TEST_CMD;
-		c->size = sizeof(*c);
+		op = setup_op(ops, &n, "oracle MOCK_DOMAIN_FLAGS",
+			      IOMMU_TEST_CMD, sizeof(*c));
+		c = (void *)op->arg;
 		c->op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS;
-		/* the second device maps with large IOVA pages */
-		c->mock_domain_flags.dev_flags = i == 2 && chance(g->r, 50) ?
+		/* the second device maps with large IOVA pages, maybe */
+		c->mock_domain_flags.dev_flags = i && chance(g->r, 50) ?
 			MOCK_FLAGS_DEVICE_HUGE_IOVA : 0;
-		op_fix(&ops[i], offsetof(struct iommu_test_cmd, id), FX_SLOT, 4,
-		       OS_IOAS);
-		op_out(&ops[i], offsetof(struct iommu_test_cmd,
-					 mock_domain_flags.out_stdev_id), 4,
-		       base, S_STDEV);
-		op_out(&ops[i], offsetof(struct iommu_test_cmd,
-					 mock_domain_flags.out_hwpt_id), 4,
-		       base + 1, S_HWPT);
-		op_out(&ops[i], offsetof(struct iommu_test_cmd,
-					 mock_domain_flags.out_idev_id), 4,
-		       base + 2, S_IDEV);
-		ops[i].expect = E_OK;
-		p->s[base].type = S_STDEV;
-		p->s[base + 1].type = S_HWPT;
-		p->s[base + 2].type = S_IDEV;
+		op_fix(op, TCMD_OFF(id), FX_SLOT, 4, OS_IOAS);
+		op_out(op, TCMD_OFF(mock_domain_flags.out_stdev_id), 4,
+		       stdev[i], S_STDEV);
+		/* the automatic domain is left behind by the replace */
+		op_out(op, TCMD_OFF(mock_domain_flags.out_hwpt_id), 4,
+		       OS_SCRATCH, S_HWPT);
+		op_out(op, TCMD_OFF(mock_domain_flags.out_idev_id), 4,
+		       idev[i], S_IDEV);
+
+		op = setup_op(ops, &n, "oracle HWPT_ALLOC", IOMMU_HWPT_ALLOC,
+			      sizeof(struct iommu_hwpt_alloc));
+		((struct iommu_hwpt_alloc *)op->arg)->flags =
+			IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+		op_fix(op, offsetof(struct iommu_hwpt_alloc, dev_id), FX_SLOT,
+		       4, idev[i]);
+		op_fix(op, offsetof(struct iommu_hwpt_alloc, pt_id), FX_SLOT,
+		       4, OS_IOAS);
+		op_out(op, offsetof(struct iommu_hwpt_alloc, out_hwpt_id), 4,
+		       hwpt[i], S_HWPT);
+
+		op = setup_op(ops, &n, "oracle MOCK_DOMAIN_REPLACE",
+			      IOMMU_TEST_CMD, sizeof(*c));
+		c = (void *)op->arg;
+		c->op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE;
+		op_fix(op, TCMD_OFF(id), FX_SLOT, 4, stdev[i]);
+		op_fix(op, TCMD_OFF(mock_domain_replace.pt_id), FX_SLOT, 4,
+		       hwpt[i]);
+
+		op = setup_op(ops, &n, "oracle SET_DIRTY_TRACKING",
+			      IOMMU_HWPT_SET_DIRTY_TRACKING,
+			      sizeof(struct iommu_hwpt_set_dirty_tracking));
+		((struct iommu_hwpt_set_dirty_tracking *)op->arg)->flags =
+			IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+		op_fix(op, offsetof(struct iommu_hwpt_set_dirty_tracking,
+				    hwpt_id), FX_SLOT, 4, hwpt[i]);
 	}
-	return 3;
+	return n;
 }
 
 static void oracle_cmd(struct op *op, const char *name, uint32_t cmd,
@@ -511,19 +554,49 @@ static void check_map_in(struct op *sub, unsigned int hwpt, uint64_t iova,
 		(unsigned long long)va);
 }
 
-/* The same check in both domains; returns the operations it took. */
-static unsigned int check_map(struct op *sub, uint64_t iova, uint64_t len,
-			      uint64_t va, bool mapped)
+/*
+ * IOMMU_TEST_OP_DIRTY over [@iova, @iova + @len) of one domain with every
+ * bit set: the count of entries it marks must be @want, one per mapped
+ * page. Over a gap that is 0, so a mapping left behind cannot hide.
+ */
+static void count_mapped(struct op *sub, unsigned int hwpt, uint64_t iova,
+			 uint64_t len, uint64_t want)
 {
-	check_map_in(&sub[0], OS_HWPT, iova, len, va, mapped);
-	check_map_in(&sub[1], OS_HWPT2, iova, len, va, mapped);
-	return 2;
+	struct iommu_test_cmd *c = (void *)sub->arg;
+	unsigned int bytes = (len / PG + 7) / 8;
+
+	op_init(sub, A_IOCTL, "oracle DIRTY count");
+	op_set_ctx(sub, CTX_O);
+	sub->cmd = IOMMU_TEST_CMD;
+	sub->len = ARG_MAX;
+	c->size = sizeof(*c);
+	c->op = IOMMU_TEST_OP_DIRTY;
+	c->dirty.iova = iova;
+	c->dirty.length = len;
+	c->dirty.page_size = PG;
+	memset(sub->arg + ARG_MAX - 64, 0xff, bytes);
+	op_fix(sub, offsetof(struct iommu_test_cmd, id), FX_SLOT, 4, hwpt);
+	op_fix(sub, offsetof(struct iommu_test_cmd, dirty.uptr), FX_AUX, 8,
+	       ARG_MAX - 64);
+	sub->expect = E_OK;
+	sub->exp_out_off = offsetof(struct iommu_test_cmd, dirty.out_nr_dirty);
+	sub->exp_out_val = want;
+	op_desc(sub, " hwpt=s%u iova=%#llx len=%#llx want=%llu", hwpt,
+		(unsigned long long)iova, (unsigned long long)len,
+		(unsigned long long)want);
+}
+
+/* How many operations oracle_verify_ops() may need for the model now. */
+unsigned int oracle_verify_max(const struct model *m)
+{
+	return 5 * (m->n + 2);
 }
 
 /*
  * The checks a VERIFY operation stands for, given the model now: each
- * mapped piece of its range translates to the model's pages, and the first
- * and last page of each gap translate to nothing.
+ * mapped piece of its range translates to the model's pages in both
+ * domains and is there page for page in the first; each gap holds no
+ * entry in either. @sub must have room for oracle_verify_max().
  */
 unsigned int oracle_verify_ops(struct model *m, struct pool *p,
 			       const struct op *v, struct op *sub,
@@ -534,7 +607,9 @@ unsigned int oracle_verify_ops(struct model *m, struct pool *p,
 	unsigned int i, n = 0;
 
 	(void)p;
-	for (i = 0; i <= m->n && at < e && n + 6 <= max; i++) {
+	if (max < oracle_verify_max(m))
+		abort();
+	for (i = 0; i <= m->n && at < e; i++) {
 		const struct area *a = i < m->n ? &m->a[i] : NULL;
 		uint64_t gap_end = a ? a->iova : e;
 
@@ -543,18 +618,19 @@ unsigned int oracle_verify_ops(struct model *m, struct pool *p,
 		if (gap_end > e)
 			gap_end = e;
 		if (gap_end > at) {
-			n += check_map(&sub[n], at, PG, fz_rg_addr(RG_ORACLE),
-				       false);
-			if (gap_end - PG > at)
-				n += check_map(&sub[n], gap_end - PG, PG,
-					       fz_rg_addr(RG_ORACLE), false);
+			/* the bitmap holds 512 bits: the window's size */
+			count_mapped(&sub[n++], OS_HWPT, at, gap_end - at, 0);
+			count_mapped(&sub[n++], OS_HWPT2, at, gap_end - at, 0);
 			at = gap_end;
 		}
 		if (a && at < e) {
 			uint64_t to = a_end(a) < e ? a_end(a) : e;
+			uint64_t va = a->va + (at - a->iova);
 
-			n += check_map(&sub[n], at, to - at,
-				       a->va + (at - a->iova), true);
+			check_map_in(&sub[n++], OS_HWPT, at, to - at, va, true);
+			check_map_in(&sub[n++], OS_HWPT2, at, to - at, va, true);
+			count_mapped(&sub[n++], OS_HWPT, at, to - at,
+				     (to - at) / PG);
 			at = to;
 		}
 	}

@@ -179,6 +179,26 @@ static inline uint8_t *fz_scratch(void)
 	return buf;
 }
 
+/*
+ * The selftest's limit on temporary memory is global: put it back to the
+ * largest, as a sequence expects to find it. 0 or -1.
+ */
+static inline int fz_reset_test_limits(void)
+{
+	struct iommu_test_cmd c = {
+		.size = sizeof(c),
+		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+		.memory_limit = { .limit = ~0U },
+	};
+	int fd = open("/dev/iommu", O_RDWR | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = ioctl(fd, IOMMU_TEST_CMD, &c);
+	close(fd);
+	return rc;
+}
+
 /* Little-endian field access at a byte offset of an argument buffer. */
 static inline void fz_put(uint8_t *buf, unsigned int off, unsigned int width,
 			  uint64_t val)
