@@ -447,14 +447,16 @@ static int mock_nested_invalidate(struct iommu_domain *domain,
 
 /*
  * A device reaches a nested domain of a vIOMMU only under a virtual ID,
- * the way a guest's stream table names it.
+ * the way a guest's stream table names it. Going back to the domain the
+ * device is on already cannot fail, though: that is how the core undoes a
+ * failed replace, and the vDEVICE may be gone by then.
  */
 static int mock_attach_nested(struct iommu_domain *domain, struct device *dev)
 {
 	struct mock_nested_domain *nested = to_mock_nested(domain);
 	u64 virt_id;
 
-	if (!nested->mv)
+	if (!nested->mv || iommu_get_domain_for_dev(dev) == domain)
 		return 0;
 	return iommufd_viommu_get_vdev_id(nested->mv->core, dev, &virt_id);
 }

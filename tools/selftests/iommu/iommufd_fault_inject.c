@@ -224,7 +224,8 @@ static int domains_refill(struct ctx *c)
 	       mock_domain(c->fd, c->ioas2, &s2, NULL, NULL);
 }
 
-TEST_F(inject, domains_refill)
+/* Hundreds of runs: more than the default 30 s on arm64 under TCG. */
+TEST_F_TIMEOUT(inject, domains_refill, 180)
 {
 	unsigned int runs = sweep(_metadata, &self->c, base_prep,
 				  domains_refill);
