@@ -147,7 +147,6 @@ struct pool {
 	unsigned int next;
 	unsigned int clock;
 	int ctx[NCTX];
-	unsigned int reopens[NCTX];	/* bumped before each reopen */
 };
 
 /* What a generator works with. */
