@@ -399,7 +399,8 @@ static void g_destroy(struct gen *g, struct op *op)
 static void g_ioas_alloc(struct gen *g, struct op *op)
 {
 	ucmd(g, op, "IOAS_ALLOC", IOMMU_IOAS_ALLOC);
-	out_new(g, op, offsetof(struct iommu_ioas_alloc, out_ioas_id), 4, S_IOAS);
+	out_new(g, op, offsetof(struct iommu_ioas_alloc, out_ioas_id),
+		4, S_IOAS);
 	finish(g, op, &SHAPE(iommu_ioas_alloc, out_ioas_id,
 			     FLAGS(iommu_ioas_alloc, 0)));
 }
@@ -713,8 +714,10 @@ static void g_invalidate(struct gen *g, struct op *op)
 static void g_fault_alloc(struct gen *g, struct op *op)
 {
 	ucmd(g, op, "FAULT_QUEUE_ALLOC", IOMMU_FAULT_QUEUE_ALLOC);
-	out_new(g, op, offsetof(struct iommu_fault_alloc, out_fault_id), 4, S_FAULT);
-	out_new(g, op, offsetof(struct iommu_fault_alloc, out_fault_fd), 4, S_FD_FAULT);
+	out_new(g, op, offsetof(struct iommu_fault_alloc, out_fault_id),
+		4, S_FAULT);
+	out_new(g, op, offsetof(struct iommu_fault_alloc, out_fault_fd),
+		4, S_FD_FAULT);
 	finish(g, op, &SHAPE(iommu_fault_alloc, out_fault_fd,
 			     FLAGS(iommu_fault_alloc, 0)));
 }
@@ -741,7 +744,8 @@ static void g_viommu_alloc(struct gen *g, struct op *op)
 		put_ptr(g, op, off, c->data_len);
 	}
 	op_desc(op, " type=%#x len=%u", c->type, c->data_len);
-	out_new(g, op, offsetof(struct iommu_viommu_alloc, out_viommu_id), 4, S_VIOMMU);
+	out_new(g, op, offsetof(struct iommu_viommu_alloc, out_viommu_id),
+		4, S_VIOMMU);
 	finish(g, op, &SHAPE(iommu_viommu_alloc, out_viommu_id,
 			     FLAGS(iommu_viommu_alloc, 0),
 			     RSV(iommu_viommu_alloc, __reserved)));
@@ -758,7 +762,8 @@ static void g_vdevice_alloc(struct gen *g, struct op *op)
 	       "dev");
 	c->virt_id = chance(g->r, 90) ? rnd_below(g->r, 6) : rnd(g->r);
 	op_desc(op, " virt=%llu", (unsigned long long)c->virt_id);
-	out_new(g, op, offsetof(struct iommu_vdevice_alloc, out_vdevice_id), 4, S_VDEV);
+	out_new(g, op, offsetof(struct iommu_vdevice_alloc, out_vdevice_id),
+		4, S_VDEV);
 	finish(g, op, &SHAPE(iommu_vdevice_alloc, virt_id, NOFLAGS));
 }
 
@@ -780,8 +785,10 @@ static void g_veventq_alloc(struct gen *g, struct op *op)
 				     rnd_below(g->r, 3);
 	c->veventq_depth = chance(g->r, 90) ? rnd_below(g->r, 5) : rnd(g->r);
 	op_desc(op, " type=%#x depth=%u", c->type, c->veventq_depth);
-	out_new(g, op, offsetof(struct iommu_veventq_alloc, out_veventq_id), 4, S_VEVENTQ);
-	out_new(g, op, offsetof(struct iommu_veventq_alloc, out_veventq_fd), 4, S_FD_VEVENTQ);
+	out_new(g, op, offsetof(struct iommu_veventq_alloc, out_veventq_id),
+		4, S_VEVENTQ);
+	out_new(g, op, offsetof(struct iommu_veventq_alloc, out_veventq_fd),
+		4, S_FD_VEVENTQ);
 	finish(g, op, &SHAPE(iommu_veventq_alloc, __reserved,
 			     FLAGS(iommu_veventq_alloc, 0),
 			     RSV(iommu_veventq_alloc, __reserved)));
@@ -803,7 +810,8 @@ static void g_hw_queue_alloc(struct gen *g, struct op *op)
 	op_desc(op, " idx=%u iova=%#llx len=%#llx", c->index,
 		(unsigned long long)c->nesting_parent_iova,
 		(unsigned long long)c->length);
-	out_new(g, op, offsetof(struct iommu_hw_queue_alloc, out_hw_queue_id), 4, S_HWQ);
+	out_new(g, op, offsetof(struct iommu_hw_queue_alloc, out_hw_queue_id),
+		4, S_HWQ);
 	finish(g, op, &SHAPE(iommu_hw_queue_alloc, length,
 			     FLAGS(iommu_hw_queue_alloc, 0)));
 }
@@ -928,7 +936,8 @@ static void t_access_pages(struct gen *g, struct op *op)
 	TARG->access_pages.uptr = pick_uva(g, &len);
 	TARG->access_pages.length = chance(g->r, 90) ?
 		PG << rnd_below(g->r, 3) : pick_len(g);
-	out_new(g, op, TOFF(access_pages.out_access_pages_id), 4, S_ACCESS_PAGES);
+	out_new(g, op, TOFF(access_pages.out_access_pages_id),
+		4, S_ACCESS_PAGES);
 	tfinish(g, op);
 }
 

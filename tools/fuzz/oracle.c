@@ -531,24 +531,34 @@ void oracle_apply(struct model *m, struct op *op, const uint8_t *done)
 	}
 }
 
-/* MD_CHECK_MAP of the oracle's IOAS in one of its two mock domains. */
-static void check_map_in(struct op *sub, unsigned int hwpt, uint64_t iova,
-			 uint64_t len, uint64_t va, bool mapped)
+/* A selftest command of the oracle's context on the HWPT in slot @hwpt. */
+static struct iommu_test_cmd *hwpt_test_cmd(struct op *sub, const char *name,
+					    uint32_t nr, unsigned int hwpt)
 {
 	struct iommu_test_cmd *c = (void *)sub->arg;
 
-	op_init(sub, A_IOCTL, mapped ? "oracle MD_CHECK_MAP" :
-				       "oracle MD_CHECK_MAP (hole)");
+	op_init(sub, A_IOCTL, name);
 	op_set_ctx(sub, CTX_O);
 	sub->cmd = IOMMU_TEST_CMD;
 	sub->len = ARG_MAX;
+	sub->expect = E_OK;
 	c->size = sizeof(*c);
-	c->op = IOMMU_TEST_OP_MD_CHECK_MAP;
+	c->op = nr;
+	op_fix(sub, offsetof(struct iommu_test_cmd, id), FX_SLOT, 4, hwpt);
+	return c;
+}
+
+/* MD_CHECK_MAP: the domain of @hwpt maps [@iova, +@len) to @va. */
+static void check_map_in(struct op *sub, unsigned int hwpt, uint64_t iova,
+			 uint64_t len, uint64_t va)
+{
+	struct iommu_test_cmd *c = hwpt_test_cmd(sub, "oracle MD_CHECK_MAP",
+						 IOMMU_TEST_OP_MD_CHECK_MAP,
+						 hwpt);
+
 	c->check_map.iova = iova;
 	c->check_map.length = len;
 	c->check_map.uptr = va;
-	op_fix(sub, offsetof(struct iommu_test_cmd, id), FX_SLOT, 4, hwpt);
-	sub->expect = mapped ? E_OK : E_FAIL;
 	op_desc(sub, " hwpt=s%u iova=%#llx len=%#llx va=%#llx", hwpt,
 		(unsigned long long)iova, (unsigned long long)len,
 		(unsigned long long)va);
@@ -562,23 +572,15 @@ static void check_map_in(struct op *sub, unsigned int hwpt, uint64_t iova,
 static void count_mapped(struct op *sub, unsigned int hwpt, uint64_t iova,
 			 uint64_t len, uint64_t want)
 {
-	struct iommu_test_cmd *c = (void *)sub->arg;
-	unsigned int bytes = (len / PG + 7) / 8;
+	struct iommu_test_cmd *c = hwpt_test_cmd(sub, "oracle DIRTY count",
+						 IOMMU_TEST_OP_DIRTY, hwpt);
 
-	op_init(sub, A_IOCTL, "oracle DIRTY count");
-	op_set_ctx(sub, CTX_O);
-	sub->cmd = IOMMU_TEST_CMD;
-	sub->len = ARG_MAX;
-	c->size = sizeof(*c);
-	c->op = IOMMU_TEST_OP_DIRTY;
 	c->dirty.iova = iova;
 	c->dirty.length = len;
 	c->dirty.page_size = PG;
-	memset(sub->arg + ARG_MAX - 64, 0xff, bytes);
-	op_fix(sub, offsetof(struct iommu_test_cmd, id), FX_SLOT, 4, hwpt);
+	memset(sub->arg + ARG_MAX - 64, 0xff, (len / PG + 7) / 8);
 	op_fix(sub, offsetof(struct iommu_test_cmd, dirty.uptr), FX_AUX, 8,
 	       ARG_MAX - 64);
-	sub->expect = E_OK;
 	sub->exp_out_off = offsetof(struct iommu_test_cmd, dirty.out_nr_dirty);
 	sub->exp_out_val = want;
 	op_desc(sub, " hwpt=s%u iova=%#llx len=%#llx want=%llu", hwpt,
@@ -627,8 +629,8 @@ unsigned int oracle_verify_ops(struct model *m, struct pool *p,
 			uint64_t to = a_end(a) < e ? a_end(a) : e;
 			uint64_t va = a->va + (at - a->iova);
 
-			check_map_in(&sub[n++], OS_HWPT, at, to - at, va, true);
-			check_map_in(&sub[n++], OS_HWPT2, at, to - at, va, true);
+			check_map_in(&sub[n++], OS_HWPT, at, to - at, va);
+			check_map_in(&sub[n++], OS_HWPT2, at, to - at, va);
 			count_mapped(&sub[n++], OS_HWPT, at, to - at,
 				     (to - at) / PG);
 			at = to;
