@@ -20,7 +20,9 @@
  *
  * Attaching to an IOAS rather than a HWPT picks the first automatic HWPT
  * of that IOAS the device's IOMMU accepts, or creates one. An automatic
- * HWPT is destroyed when its last device leaves it.
+ * HWPT is destroyed when its last device leaves it. A new one is attached
+ * before it is published; until then its creator holds a reference of its
+ * own, so that a device leaving it at once does not destroy it unpublished.
  *
  * Accesses
  * --------
@@ -666,13 +668,27 @@ static int iommufd_device_join_ioas(struct iommufd_device *idev,
 	/* The device may want its PASIDs attached here later. */
 	hwpt->pasid_compat = iommufd_device_pasid_capable(idev) &&
 			     hwpt->domain->ops->set_dev_pasid;
+	/*
+	 * Once joined, the device's reference is no longer ours: the device
+	 * may be moved away in another thread (its group's lock is not held
+	 * between the join and here), and dropping the last device reference
+	 * destroys an automatic HWPT, published or not. Keep one of our own
+	 * until it is published.
+	 */
+	refcount_inc(&hwpt->obj.users);
 	rc = iommufd_device_join(idev, hwpt, replace, old, ndevs);
 	if (rc) {
+		refcount_dec(&hwpt->obj.users);
 		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
 		goto out_unlock;
 	}
 	*pt_id = hwpt->obj.id;
 	iommufd_object_finalize(idev->ictx, &hwpt->obj);
+	mutex_unlock(&ioas->mutex);
+	/* If the device has already left, the HWPT goes now, unused. */
+	iommufd_object_put_and_try_destroy(idev->ictx, &hwpt->obj);
+	return 0;
+
 out_unlock:
 	mutex_unlock(&ioas->mutex);
 	return rc;

@@ -35,6 +35,8 @@ struct race {
 	/* Lockstep between a thread unbinding and one destroying by ID. */
 	volatile uint32_t target;
 	volatile unsigned long round, hammering, unbound, stopped;
+	/* A device the movers share, and the HWPT they move it to; or 0. */
+	uint32_t stdev, hwpt;
 };
 
 static uint64_t slot_iova(unsigned int slot)
@@ -334,6 +336,35 @@ static void *pinner(void *arg)
 	return NULL;
 }
 
+/*
+ * The two movers of one device: onto IOAS 0, where it gets a new automatic
+ * HWPT whenever it is elsewhere, and onto r->hwpt, which makes the
+ * automatic one go away with its last device. Each racing the other.
+ */
+static void *to_ioas(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		uint32_t pt = r->ioas[0];
+
+		CHECK(r, "replace to IOAS", mock_replace(r->fd, r->stdev, &pt));
+	}
+	return NULL;
+}
+
+static void *to_hwpt(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		uint32_t pt = r->hwpt;
+
+		CHECK(r, "replace to HWPT", mock_replace(r->fd, r->stdev, &pt));
+	}
+	return NULL;
+}
+
 /* Walk every IOAS of the file while others come and go. */
 static void *process_changer(void *arg)
 {
@@ -507,6 +538,10 @@ static void run(struct __test_metadata *_metadata, struct race *r,
 	if (r->failed)
 		TH_LOG("first unexplained error: %s", r->why);
 	EXPECT_EQ(0, r->failed);
+	if (r->stdev) {
+		EXPECT_EQ(0, obj_destroy(r->fd, r->stdev));
+		EXPECT_EQ(0, obj_destroy(r->fd, r->hwpt));
+	}
 
 	/*
 	 * Still consistent: with the access users gone (they unpin on the
@@ -622,6 +657,25 @@ TEST_F(race, alignment_from_domains_and_accesses)
 	void *(*fns[])(void *) = { aligned_access, domain_churn };
 
 	run(_metadata, &self->r, fns, ARRAY_LEN(fns));
+}
+
+/*
+ * Found by the fuzzer (make fuzz FUZZ_SEED=20000, seed 20982): a replace
+ * onto an IOAS attached the device to a new automatic HWPT before
+ * publishing it, and a replace away from it in another thread freed it in
+ * that window; publishing it then WARNed, on freed memory.
+ */
+TEST_F(race, auto_domain_replaced_before_published)
+{
+	void *(*fns[])(void *) = { to_ioas, to_hwpt, to_hwpt };
+	struct race *r = &self->r;
+	uint32_t idev;
+
+	/* The window is a few instructions wide: at 4 s it was often missed. */
+	r->seconds = 15;
+	ASSERT_EQ(0, mock_domain(r->fd, r->ioas[1], &r->stdev, NULL, &idev));
+	ASSERT_EQ(0, hwpt_alloc(r->fd, idev, r->ioas[1], 0, &r->hwpt));
+	run(_metadata, r, fns, ARRAY_LEN(fns));
 }
 
 /*

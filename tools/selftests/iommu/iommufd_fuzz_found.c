@@ -4,6 +4,8 @@
  * sequence of one failing seed, rewritten by hand, and names the seed and
  * what went wrong. A kernel warning counts as a failure of the run even
  * when the assertions hold, so several of these only need to not splat.
+ * Races it found, which no single-threaded sequence reproduces, are in
+ * iommufd_concurrency.c instead (auto_domain_replaced_before_published).
  */
 #include "iommufd_test_lib.h"
 
