@@ -637,24 +637,30 @@ static int iommufd_device_join_ioas(struct iommufd_device *idev,
 				    struct iommufd_hw_pagetable **old,
 				    unsigned int *ndevs)
 {
-	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_hwpt_paging *hwpt_paging, *next;
 	struct iommufd_hw_pagetable *hwpt;
 	int rc;
 
 	mutex_lock(&ioas->mutex);
-	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
+	/* _safe: the one tried may be destroyed, taking it off the list. */
+	list_for_each_entry_safe(hwpt_paging, next, &ioas->hwpt_list,
+				 hwpt_item) {
 		hwpt = &hwpt_paging->common;
 		/* One that IOMMU_DESTROY is taking away is skipped. */
 		if (!hwpt_paging->auto_domain ||
 		    !iommufd_object_try_lookup(&hwpt->obj))
 			continue;
 		rc = iommufd_device_join(idev, hwpt, replace, old, ndevs);
-		iommufd_put_object(idev->ictx, &hwpt->obj);
+		if (!rc)
+			*pt_id = hwpt->obj.id;
+		/*
+		 * If its last device left it meanwhile, in another thread,
+		 * that could not destroy it while we looked: then we do.
+		 */
+		iommufd_object_put_lookup_and_reap(idev->ictx, &hwpt->obj);
 		/* -EINVAL: this domain does not suit the device; try on. */
 		if (rc == -EINVAL)
 			continue;
-		if (!rc)
-			*pt_id = hwpt->obj.id;
 		goto out_unlock;
 	}
 

@@ -63,7 +63,10 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 	mutex_unlock(&ioas->mutex);
 }
 
-/* Called with the IOAS mutex held, by the creator that failed. */
+/*
+ * Called with the IOAS mutex held: by the creator that failed, or when an
+ * automatic HWPT is found unused (iommufd_object_put_lookup_and_reap()).
+ */
 void iommufd_hwpt_paging_abort(struct iommufd_object *obj)
 {
 	struct iommufd_hwpt_paging *hwpt_paging =

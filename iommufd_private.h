@@ -219,6 +219,8 @@ void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj);
 void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx,
 					struct iommufd_object *obj);
+void iommufd_object_put_lookup_and_reap(struct iommufd_ctx *ictx,
+					struct iommufd_object *obj);
 int iommufd_object_publish_file(struct iommufd_ucmd *ucmd,
 				struct iommufd_object *obj, const char *name,
 				const struct file_operations *fops, void *priv,

@@ -66,7 +66,10 @@
  *  - Objects the kernel made on user space's behalf and still depends on
  *    (automatic HWPTs) are destroyed when their last kernel user leaves,
  *    by iommufd_object_put_and_try_destroy(), with the IOMMU_DESTROY
- *    rules.
+ *    rules. If the kernel itself had a lookup out on it just then (a
+ *    device trying whether the HWPT suits it), the one returning the
+ *    lookup destroys it, through iommufd_object_put_lookup_and_reap().
+ *    A lookup user space had out leaves it to user space to destroy.
  *
  *  - Closing the file destroys the remaining objects, dependents before
  *    what they depend on. Kernel owners hold the file open (through
@@ -229,9 +232,8 @@ void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 	kfree(obj);
 }
 
-/* As iommufd_object_abort(), first undoing what the object acquired. */
-void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
-				      struct iommufd_object *obj)
+/* Undo what @obj acquired, in the context (locks held) of its creator. */
+static void object_undo(struct iommufd_object *obj)
 {
 	const struct iommufd_object_ops *ops = &iommufd_object_ops[obj->type];
 
@@ -239,6 +241,13 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 		ops->abort(obj);
 	else
 		ops->destroy(obj);
+}
+
+/* As iommufd_object_abort(), first undoing what the object acquired. */
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj)
+{
+	object_undo(obj);
 	iommufd_object_abort(ictx, obj);
 }
 
@@ -531,6 +540,37 @@ void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx,
 	xa_unlock(&ictx->objects);
 	if (gone)
 		iommufd_object_free(obj);
+}
+
+/**
+ * iommufd_object_put_lookup_and_reap() - return a lookup, destroy if unused
+ * @ictx: the context
+ * @obj: a published object on which the caller holds a lookup
+ *
+ * As iommufd_put_object(), for objects destroyed when their last kernel
+ * user leaves (automatic HWPTs). A user that left while this lookup was out
+ * could not destroy @obj, since a destroy refuses while lookups are in
+ * flight; if nothing uses @obj any more, the caller destroys it here
+ * instead, with the object's abort op: the caller holds the locks that op
+ * expects held (for an automatic HWPT, its IOAS's mutex).
+ */
+void iommufd_object_put_lookup_and_reap(struct iommufd_ctx *ictx,
+					struct iommufd_object *obj)
+{
+	bool closed, gone = false;
+
+	xa_lock(&ictx->objects);
+	closed = refcount_dec_and_test(&obj->lookups);
+	if (!closed)
+		gone = object_retire_locked(ictx, obj);
+	xa_unlock(&ictx->objects);
+	if (closed) {
+		/* A kernel destroy is waiting for the lookups to end. */
+		wake_up_all(&ictx->destroy_wait);
+	} else if (gone) {
+		object_undo(obj);
+		kfree(obj);
+	}
 }
 
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)

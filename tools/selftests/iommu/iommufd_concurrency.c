@@ -37,6 +37,8 @@ struct race {
 	volatile unsigned long round, hammering, unbound, stopped;
 	/* A device the movers share, and the HWPT they move it to; or 0. */
 	uint32_t stdev, hwpt;
+	/* A second such pair, for a mover of its own. */
+	uint32_t stdev2, hwpt2;
 };
 
 static uint64_t slot_iova(unsigned int slot)
@@ -365,6 +367,47 @@ static void *to_hwpt(void *arg)
 	return NULL;
 }
 
+/*
+ * Move a device onto IOAS 0 and back onto its own HWPT, over and over. The
+ * automatic HWPT it got there must be gone once it left, unless another
+ * device is on it now (EBUSY): if IOMMU_DESTROY can still destroy it, the
+ * kernel forgot to.
+ */
+static void shuttle(struct race *r, uint32_t stdev, uint32_t home)
+{
+	while (!r->stop) {
+		uint32_t pt = r->ioas[0], auto_id;
+		int rc;
+
+		rc = mock_replace(r->fd, stdev, &pt);
+		CHECK(r, "replace to IOAS", rc);
+		if (rc)
+			continue;
+		auto_id = pt;
+		pt = home;
+		CHECK(r, "replace home", mock_replace(r->fd, stdev, &pt));
+		rc = obj_destroy(r->fd, auto_id);
+		CHECK(r, "automatic HWPT outlived its devices",
+		      rc ? rc : -EEXIST, -ENOENT, -EBUSY);
+	}
+}
+
+static void *shuttle1(void *arg)
+{
+	struct race *r = arg;
+
+	shuttle(r, r->stdev, r->hwpt);
+	return NULL;
+}
+
+static void *shuttle2(void *arg)
+{
+	struct race *r = arg;
+
+	shuttle(r, r->stdev2, r->hwpt2);
+	return NULL;
+}
+
 /* Walk every IOAS of the file while others come and go. */
 static void *process_changer(void *arg)
 {
@@ -542,6 +585,10 @@ static void run(struct __test_metadata *_metadata, struct race *r,
 		EXPECT_EQ(0, obj_destroy(r->fd, r->stdev));
 		EXPECT_EQ(0, obj_destroy(r->fd, r->hwpt));
 	}
+	if (r->stdev2) {
+		EXPECT_EQ(0, obj_destroy(r->fd, r->stdev2));
+		EXPECT_EQ(0, obj_destroy(r->fd, r->hwpt2));
+	}
 
 	/*
 	 * Still consistent: with the access users gone (they unpin on the
@@ -675,6 +722,34 @@ TEST_F(race, auto_domain_replaced_before_published)
 	r->seconds = 15;
 	ASSERT_EQ(0, mock_domain(r->fd, r->ioas[1], &r->stdev, NULL, &idev));
 	ASSERT_EQ(0, hwpt_alloc(r->fd, idev, r->ioas[1], 0, &r->hwpt));
+	run(_metadata, r, fns, ARRAY_LEN(fns));
+}
+
+/*
+ * Two devices in groups of their own shuttle between IOAS 0 and a HWPT
+ * each. One has a PASID attached, so it only takes automatic HWPTs made
+ * for PASIDs: attaching it to IOAS 0 tries the other's first, under a
+ * lookup, and is refused. When the other device left that HWPT during the
+ * try, the HWPT used to stay behind with no device, and IOAS 0 could not
+ * be destroyed until user space destroyed it by ID.
+ */
+TEST_F(race, auto_domain_left_while_another_device_tries_it)
+{
+	void *(*fns[])(void *) = { shuttle1, shuttle2 };
+	struct race *r = &self->r;
+	uint32_t idev;
+
+	r->seconds = 15;
+	ASSERT_EQ(0, mock_domain(r->fd, r->ioas[1], &r->stdev, NULL, &idev));
+	ASSERT_EQ(0, hwpt_alloc(r->fd, idev, r->ioas[1], 0, &r->hwpt));
+	ASSERT_EQ(0, mock_domain_flags(r->fd, r->ioas[1],
+				       MOCK_FLAGS_DEVICE_PASID, &r->stdev2,
+				       NULL, &idev));
+	ASSERT_EQ(0, hwpt_alloc(r->fd, idev, r->ioas[1],
+				IOMMU_HWPT_ALLOC_PASID, &r->hwpt2));
+	ASSERT_EQ(0, mock_replace(r->fd, r->stdev2, &r->hwpt2));
+	ASSERT_EQ(0, pasid_op(r->fd, IOMMU_TEST_OP_PASID_ATTACH, r->stdev2, 7,
+			      r->hwpt2));
 	run(_metadata, r, fns, ARRAY_LEN(fns));
 }
 
