@@ -126,6 +126,7 @@ static void *domains(void *arg)
 
 	while (!r->stop) {
 		uint32_t stdev, hwpt, idev, extra = 0;
+		unsigned int i;
 		int rc;
 
 		rc = mock_domain(r->fd, r->ioas[rnd(&seed, 2)], &stdev, &hwpt,
@@ -146,8 +147,15 @@ static void *domains(void *arg)
 			      -EBUSY, -ENOENT);
 		}
 		CHECK(r, "destroy device", obj_destroy(r->fd, stdev), -ENOENT);
-		if (extra)
-			obj_destroy(r->fd, extra);
+		/*
+		 * ENOENT above: the destroyer took the device, and may still
+		 * be detaching it from @extra. Wait for that (EBUSY), a while.
+		 */
+		for (i = 0; extra && i != 1000; i++) {
+			if (obj_destroy(r->fd, extra) != -EBUSY)
+				break;
+			usleep(1000);
+		}
 	}
 	return NULL;
 }
