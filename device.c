@@ -681,10 +681,10 @@ static int iommufd_device_join_ioas(struct iommufd_device *idev,
 	 * destroys an automatic HWPT, published or not. Keep one of our own
 	 * until it is published.
 	 */
-	refcount_inc(&hwpt->obj.users);
+	iommufd_object_add_user(&hwpt->obj);
 	rc = iommufd_device_join(idev, hwpt, replace, old, ndevs);
 	if (rc) {
-		refcount_dec(&hwpt->obj.users);
+		iommufd_object_drop_user(&hwpt->obj);
 		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
 		goto out_unlock;
 	}
