@@ -879,7 +879,7 @@ next:
  * gap-free IOVA order: into @sgl, mapped with iommu_map_sg() whenever it
  * fills and at the end, or, without @sgl, straight to iommu_map() one by
  * one. Everything below @done is mapped, nothing at or above it. Lives on
- * batch_map()'s stack; @sgl is its own.
+ * batch_map()'s stack; @sgl is lent by the caller (see struct sg_stash).
  */
 struct map_sink {
 	struct iommu_domain *domain;
@@ -888,6 +888,24 @@ struct map_sink {
 	unsigned int n, cap;
 	unsigned long done;
 };
+
+/*
+ * The scatterlist that batch_map() gathers into, owned by the fill that
+ * maps batch after batch: allocated on the first batch that needs one (none
+ * if no domain syncs after mapping), kept for the next batches and freed
+ * with sg_stash_free() when the fill ends. One allocation per fill, where
+ * one per batch and domain made small batches cost an allocation each.
+ */
+struct sg_stash {
+	struct scatterlist *sgl;
+	unsigned int cap;
+};
+
+static void sg_stash_free(struct sg_stash *stash)
+{
+	kfree(stash->sgl);
+	stash->sgl = NULL;
+}
 
 /* Map what @sink has gathered. iommu_map_sg() undoes its own failures. */
 static int sink_flush(struct map_sink *sink)
@@ -940,13 +958,14 @@ static int sink_add(struct map_sink *sink, unsigned long iova,
  * physically contiguous entry with the largest pages it can, as
  * iommu_map() does, and syncs once per call. A driver without that sync
  * (SMMUv3) gains nothing from the list, and gets one iommu_map() per run.
+ * The list comes from @stash, which is sized for @batch's capacity the
+ * first time it is needed.
  */
 static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 		     struct iommu_domain *domain, unsigned long index,
-		     bool page_by_page)
+		     bool page_by_page, struct sg_stash *stash)
 {
 	struct map_sink sink = { .domain = domain, .prot = area->iommu_prot };
-	size_t size = min(batch->nruns, IOPT_SG_MAX) * sizeof(*sink.sgl);
 	unsigned long area_last = iopt_area_last_iova(area);
 	unsigned long first_iova, iova, last, left, len;
 	unsigned int i, skip;
@@ -956,11 +975,18 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 	if (!batch->nruns)
 		return 0;
 	if (!page_by_page && domain->ops->iotlb_sync_map) {
-		sink.sgl = temp_alloc(&size, sizeof(*sink.sgl));
-		if (!sink.sgl)
-			return -ENOMEM;
-		sink.cap = size / sizeof(*sink.sgl);
-		sg_init_table(sink.sgl, sink.cap);
+		if (!stash->sgl) {
+			size_t size = min(batch->capacity, IOPT_SG_MAX) *
+				      sizeof(*stash->sgl);
+
+			stash->sgl = temp_alloc(&size, sizeof(*stash->sgl));
+			if (!stash->sgl)
+				return -ENOMEM;
+			stash->cap = size / sizeof(*stash->sgl);
+			sg_init_table(stash->sgl, stash->cap);
+		}
+		sink.sgl = stash->sgl;
+		sink.cap = stash->cap;
 	}
 
 	area_pages_iova(area, index, batch->runs[0].npfns, &first_iova, &last,
@@ -991,13 +1017,11 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 	rc = sink_flush(&sink);
 	if (rc)
 		goto err_unmap;
-	kfree(sink.sgl);
 	return 0;
 
 err_unmap:
 	if (sink.done != first_iova)
 		iommu_unmap(domain, first_iova, sink.done - first_iova);
-	kfree(sink.sgl);
 	return rc;
 }
 
@@ -1034,7 +1058,7 @@ void iopt_area_unmap_domain(struct iopt_area *area, struct iommu_domain *domain)
 
 /* Map one batch into every domain of the area's table, or into none. */
 static int batch_map_all(struct pfn_batch *batch, struct iopt_area *area,
-			 unsigned long index)
+			 unsigned long index, struct sg_stash *stash)
 {
 	struct io_pagetable *iopt = area->iopt;
 	struct iommu_domain *domain, *undo;
@@ -1043,7 +1067,7 @@ static int batch_map_all(struct pfn_batch *batch, struct iopt_area *area,
 
 	xa_for_each(&iopt->domains, di, domain) {
 		rc = batch_map(batch, area, domain, index,
-			       iopt->disable_large_pages);
+			       iopt->disable_large_pages, stash);
 		if (rc)
 			goto err_unmap;
 	}
@@ -1136,6 +1160,7 @@ static int area_fill(struct iopt_area *area, struct iopt_pages *pages,
 		     struct iommu_domain *domain, struct iommu_domain *storage)
 {
 	unsigned long first = iopt_area_index(area);
+	struct sg_stash stash = {};
 	struct pfn_reader r;
 	int rc;
 
@@ -1149,17 +1174,20 @@ static int area_fill(struct iopt_area *area, struct iopt_pages *pages,
 			rc = pages_update_charge(pages);
 		if (!rc && domain)
 			rc = batch_map(&r.batch, area, domain, r.batch_index,
-				       area->iopt->disable_large_pages);
+				       area->iopt->disable_large_pages, &stash);
 		else if (!rc)
-			rc = batch_map_all(&r.batch, area, r.batch_index);
+			rc = batch_map_all(&r.batch, area, r.batch_index,
+					   &stash);
 		if (rc)
 			goto err_undo;
 		area_note_flat(area, &r.batch, r.batch_index);
 	}
+	sg_stash_free(&stash);
 	pfn_reader_destroy(&r);
 	return 0;
 
 err_undo:
+	sg_stash_free(&stash);
 	/* The failed batch is mapped nowhere: unpin it directly. */
 	batch_unpin_unheld(&r.batch, pages, r.batch_index);
 	pfn_reader_destroy(&r);
