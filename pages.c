@@ -1851,6 +1851,25 @@ static void owner_uncharge(struct pages_owner *o, u8 mode,
 	atomic64_sub(npages, &o->mm->pinned_vm);
 }
 
+/* The owner @p is charged to now. */
+static struct pages_owner pages_owner_of(struct iopt_pages *p)
+{
+	return (struct pages_owner) {
+		.task = p->source_task,
+		.mm = p->source_mm,
+		.user = p->source_user,
+		.unlimited = p->unlimited,
+	};
+}
+
+/* Drop the references an iopt_pages held on its owner. */
+static void owner_put(struct pages_owner *o)
+{
+	put_task_struct(o->task);
+	mmdrop(o->mm);
+	free_uid(o->user);
+}
+
 /*
  * Whether @p is charged to @o already, as its mode counts: per process by
  * the mm; per user by the user and, through pinned_vm, the mm too. Such
@@ -1915,11 +1934,7 @@ int iopt_pages_change_source(struct iopt_pages **pages, size_t n)
 
 	for (i = 0; i != n; i++) {
 		struct iopt_pages *p = pages[i];
-		struct pages_owner old = {
-			.task = p->source_task,
-			.mm = p->source_mm,
-			.user = p->source_user,
-		};
+		struct pages_owner old = pages_owner_of(p);
 
 		/*
 		 * Pages charged to the caller already keep their charge, but
@@ -1939,9 +1954,7 @@ int iopt_pages_change_source(struct iopt_pages **pages, size_t n)
 		p->source_task = new.task;
 		p->source_mm = new.mm;
 		p->source_user = get_uid(new.user);
-		put_task_struct(old.task);
-		mmdrop(old.mm);
-		free_uid(old.user);
+		owner_put(&old);
 	}
 out_unlock:
 	for (i = 0; i != n; i++)
@@ -2037,16 +2050,15 @@ struct iopt_pages *iopt_alloc_file_pages(struct file *file,
 void iopt_release_pages(struct kref *kref)
 {
 	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
+	struct pages_owner owner = pages_owner_of(pages);
 
-	WARN_ON(!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
-	WARN_ON(!RB_EMPTY_ROOT(&pages->domains_itree.rb_root));
-	WARN_ON(pages->npinned);
-	WARN_ON(!xa_empty(&pages->pinned_pfns));
-	mmdrop(pages->source_mm);
-	mutex_destroy(&pages->mutex);
-	put_task_struct(pages->source_task);
-	free_uid(pages->source_user);
+	/* By the last put nothing is pinned, mapped or held by an access. */
+	WARN_ON(pages->npinned || !xa_empty(&pages->pinned_pfns));
+	WARN_ON(!RB_EMPTY_ROOT(&pages->domains_itree.rb_root) ||
+		!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
 	if (pages->type == IOPT_ADDRESS_FILE)
 		fput(pages->file);
+	owner_put(&owner);
+	mutex_destroy(&pages->mutex);
 	kfree(pages);
 }
