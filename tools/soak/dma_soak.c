@@ -822,6 +822,22 @@ static bool agree(struct soak *s, const char *what, int rc, int want)
 	return false;
 }
 
+/*
+ * Record @op and hold the kernel's answer @rc against the model's @want.
+ * True only when both say it was done: the model must then apply it.
+ */
+static bool done_as_predicted(struct soak *s, enum op op, const char *what,
+			      int rc, int want)
+{
+	note_op(s, "%s", what);
+	COUNT(s, op[op]);
+	if (!agree(s, what, rc, want))
+		return false;
+	if (rc)
+		COUNT(s, refused);
+	return !rc;
+}
+
 static void changed(struct soak *s, const char *what)
 {
 	COUNT(s, changes);
@@ -959,14 +975,8 @@ static void op_copy(struct soak *s, __u64 *st, enum op op)
 	snprintf(what, sizeof(what),
 		 "%s 0x%llx len 0x%llx (%u areas) to 0x%llx %s: rc %d",
 		 op_name[op], iova, len, n, to, writable ? "rw" : "ro", rc);
-	note_op(s, "%s", what);
-	COUNT(s, op[op]);
-	if (!agree(s, what, rc, want))
+	if (!done_as_predicted(s, op, what, rc, want))
 		return;
-	if (rc) {
-		COUNT(s, refused);
-		return;
-	}
 	apply_copy(s, dst, to, p, n, writable);
 	changed(s, what);
 }
@@ -1009,14 +1019,8 @@ static void op_unmap(struct soak *s, __u64 *st, enum op op)
 	rc = ioas_unmap(s->fd, sp->id, iova, len, &done);
 	snprintf(what, sizeof(what), "%s 0x%llx len 0x%llx: rc %d, 0x%llx bytes",
 		 op_name[op], iova, len, rc, (unsigned long long)done);
-	note_op(s, "%s", what);
-	COUNT(s, op[op]);
-	if (!agree(s, what, rc, want))
+	if (!done_as_predicted(s, op, what, rc, want))
 		return;
-	if (rc) {
-		COUNT(s, refused);
-		return;
-	}
 	if (done != bytes) {
 		violation(s, "%s: the model has 0x%llx bytes there; stopping",
 			  what, bytes);
