@@ -1808,7 +1808,11 @@ int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,
  * Handing the charge to another process (IOMMU_IOAS_CHANGE_PROCESS).
  */
 
-/* Who pinned memory is charged to. */
+/*
+ * Who pinned memory is charged to. A copy of an iopt_pages' source_*
+ * fields (or of current's, for a new owner); it takes no references of
+ * its own. owner_put() drops the ones the iopt_pages held.
+ */
 struct pages_owner {
 	struct task_struct *task;
 	struct mm_struct *mm;
